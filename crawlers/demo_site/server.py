@@ -1,0 +1,359 @@
+"""The demo news sites: fictional articles served on 127.0.0.1 in the real layouts of
+Jambi Ekspres (Disway CMS), Tribun Jambi and Antara Jambi.
+
+`pantau demo` crawls them to show the whole pipeline offline, and the tests crawl them as
+real HTTP servers. The article texts are in `articles.yaml` (written for Pantau, all people
+fictional); the page layouts in `templates/` follow what `../shared/sources.md` records of
+each site: listing pages, multi-page articles, RSS, a news sitemap and robots.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+SiteKey = Literal["jambiekspres", "tribunjambi", "antarajambi"]
+SITE_KEYS: tuple[SiteKey, ...] = ("jambiekspres", "tribunjambi", "antarajambi")
+SITE_LABELS: dict[SiteKey, str] = {
+    "jambiekspres": "Jambi Ekspres",
+    "tribunjambi": "Tribun Jambi",
+    "antarajambi": "Antara Jambi",
+}
+SITE_SPIDERS: dict[SiteKey, str] = {
+    "jambiekspres": "disway",
+    "tribunjambi": "tribun",
+    "antarajambi": "antara",
+}
+LAYOUTS: dict[SiteKey, str] = {
+    "jambiekspres": "disway",
+    "tribunjambi": "tribun",
+    "antarajambi": "antara",
+}
+ROBOTS: dict[SiteKey, str] = {
+    "jambiekspres": "User-agent: *\nDisallow: /search/\n",
+    "tribunjambi": "User-agent: *\nDisallow: /search\nDisallow: /tag/\nDisallow: /topic/\n",
+    "antarajambi": "User-agent: *\nDisallow: /cari\n",
+}
+DAYS_ID = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+MONTHS_ID = [
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
+    "Agustus", "September", "Oktober", "November", "Desember",
+]  # fmt: skip
+DISWAY_PAGE_STEP = 15  # Jambi Ekspres appends /15, /30, … for pages 2, 3, …
+
+
+@dataclass
+class DemoArticle:
+    """One article of articles.yaml, with what each layout needs to render it."""
+
+    site: SiteKey
+    id: int
+    slug: str
+    category: str
+    title: str
+    published: datetime
+    author: str
+    editor: str
+    city: str
+    paragraphs: list[str]
+    page_breaks: list[int]
+    tags: list[str]
+    gold: dict[str, Any]
+    base: str = ""
+
+    @property
+    def path(self) -> str:
+        if self.site == "jambiekspres":
+            return f"{self.category}/read/{self.id}/{self.slug}"
+        if self.site == "tribunjambi":
+            return f"{self.published:%Y/%m/%d}/{self.slug}"
+        return f"berita/{self.id}/{self.slug}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/{self.path}"
+
+    @property
+    def canonical(self) -> str:
+        return self.url
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_breaks) + 1
+
+    def page_url(self, number: int) -> str:
+        if number <= 1:
+            return self.url
+        if self.site == "jambiekspres":
+            return f"{self.url}/{DISWAY_PAGE_STEP * (number - 1)}"
+        return f"{self.url}?page={number}"
+
+    def page_paragraphs(self, number: int) -> list[str]:
+        bounds = [0, *self.page_breaks, len(self.paragraphs)]
+        return self.paragraphs[bounds[number - 1] : bounds[number]]
+
+    @property
+    def disway_date(self) -> str:  # "Minggu 17-05-2026,06:57 WIB"
+        return f"{DAYS_ID[self.published.weekday()]} {self.published:%d-%m-%Y,%H:%M} WIB"
+
+    @property
+    def tribun_date(self) -> str:  # "Minggu, 17 Mei 2026 06:57 WIB"
+        p = self.published
+        return f"{DAYS_ID[p.weekday()]}, {p.day} {MONTHS_ID[p.month - 1]} {p.year} {p:%H:%M} WIB"
+
+    antara_date = tribun_date
+
+    @property
+    def rfc822_date(self) -> str:
+        return format_datetime(self.published)
+
+    @property
+    def json_ld(self) -> str:
+        return json.dumps(
+            {
+                "@context": "https://schema.org",
+                "@type": "NewsArticle",
+                "headline": self.title,
+                "datePublished": self.published.isoformat(),
+                "dateModified": self.published.isoformat(),
+                "articleSection": self.category,
+                "keywords": ",".join(self.tags),
+                "author": {"@type": "Person", "name": self.author},
+                "mainEntityOfPage": self.canonical,
+            },
+            ensure_ascii=False,
+        ).replace("</", "<\\/")
+
+
+@cache
+def _articles_yaml() -> list[dict[str, Any]]:
+    text = resources.files("crawlers.demo_site").joinpath("articles.yaml").read_text("utf-8")
+    loaded: list[dict[str, Any]] = yaml.safe_load(text)
+    return loaded
+
+
+def load_articles(site: SiteKey | None = None) -> list[DemoArticle]:
+    """The demo articles (of one site), newest first."""
+    articles = [
+        DemoArticle(**{**raw, "published": datetime.fromisoformat(raw["published"])})
+        for raw in _articles_yaml()
+        if site is None or raw["site"] == site
+    ]
+    return sorted(articles, key=lambda a: a.published, reverse=True)
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("crawlers.demo_site", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class DemoSite:
+    """One demo news site served on 127.0.0.1 (port 0: any free port)."""
+
+    def __init__(
+        self, key: SiteKey, port: int = 0, listing_size: int = 30, host: str = "127.0.0.1"
+    ) -> None:
+        self.key = key
+        self.layout = LAYOUTS[key]
+        self.listing_size = listing_size
+        self.requests: list[str] = []
+        # Paths answered with this status instead of the page: the tests' way to make a
+        # site fail ("*" for every path).
+        self.failures: dict[str, int] = {}
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self.articles = load_articles(key)
+        for article in self.articles:
+            article.base = self.base_url
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> DemoSite:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"demo-{self.key}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- routing -------------------------------------------------------------------------
+
+    def respond(self, raw_path: str) -> Response:
+        self.requests.append(raw_path)
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        for pattern in (path, "*"):
+            if pattern in self.failures:
+                return Response(self.failures[pattern], b"<h1>Server error</h1>")
+        if path == "/robots.txt":
+            return Response(200, ROBOTS[self.key].encode(), "text/plain; charset=utf-8")
+        if path in ("/rss", "/rss/terkini.xml"):
+            return self._feed()
+        if path == "/sitemap_news.xml" and self.key == "tribunjambi":
+            return self._xml("sitemap_news.xml", items=self.articles)
+        if path == "/":
+            return self._listing("Berita Terkini", self.articles[: self.listing_size], None)
+        segments = path.strip("/").split("/")
+        if self.key == "jambiekspres" and segments[0] == "kategori" and len(segments) in (2, 3):
+            offset = int(segments[2]) if len(segments) == 3 and segments[2].isdigit() else 0
+            items = [a for a in self.articles if a.category == segments[1]]
+            return self._paged_listing(items, offset, f"/kategori/{segments[1]}/{{offset}}")
+        if self.key == "antarajambi" and segments[0] == "terkini" and len(segments) <= 2:
+            page = int(segments[1]) if len(segments) == 2 and segments[1].isdigit() else 1
+            offset = (page - 1) * self.listing_size
+            return self._paged_listing(
+                self.articles, offset, "/terkini/{page}", page_number=page
+            )
+        if self.key == "tribunjambi" and path == "/index-news":
+            return self._tribun_index(query)
+        for article in self.articles:
+            if path == "/" + article.path:
+                return self._article(article, query.get("page", "1"))
+            if self.key == "jambiekspres" and path.startswith("/" + article.path + "/"):
+                offset = path.rsplit("/", 1)[1]
+                if offset.isdigit() and int(offset) % DISWAY_PAGE_STEP == 0:
+                    return self._article(article, str(int(offset) // DISWAY_PAGE_STEP + 1))
+        return Response(404, b"<h1>404 Halaman tidak ditemukan</h1>")
+
+    def _article(self, article: DemoArticle, page: str) -> Response:
+        all_pages = page == "all" and self.key == "tribunjambi"
+        number = 1 if all_pages or not page.isdigit() else int(page)
+        if not 1 <= number <= article.page_count:
+            return Response(404, b"<h1>404 Halaman tidak ditemukan</h1>")
+        others = [a for a in self.articles if a.id != article.id]
+        related = others[article.id % len(others)] if others else None
+        html = (
+            _templates()
+            .get_template(f"{self.layout}/article.html")
+            .render(
+                a=article,
+                base=self.base_url,
+                page_number=number,
+                page_count=article.page_count,
+                all_pages=all_pages,
+                page_paragraphs=article.paragraphs
+                if all_pages
+                else article.page_paragraphs(number),
+                related=related,
+            )
+        )
+        return Response(200, html.encode("utf-8"))
+
+    def _paged_listing(
+        self,
+        items: list[DemoArticle],
+        offset: int,
+        next_pattern: str,
+        page_number: int = 1,
+    ) -> Response:
+        page = items[offset : offset + self.listing_size]
+        has_next = offset + self.listing_size < len(items)
+        next_url = (
+            self.base_url
+            + next_pattern.format(offset=offset + self.listing_size, page=page_number + 1)
+            if has_next
+            else None
+        )
+        return self._listing("Berita", page, next_url)
+
+    def _tribun_index(self, query: dict[str, str]) -> Response:
+        date = query.get("date", "")
+        page = int(query["page"]) if query.get("page", "").isdigit() else 1
+        items = [
+            a
+            for a in self.articles
+            if f"{a.published.year}-{a.published.month}-{a.published.day}" == date
+        ]
+        offset = (page - 1) * self.listing_size
+        next_pattern = f"/index-news?date={date}&page={{page}}"
+        return self._paged_listing(items, offset, next_pattern, page_number=page)
+
+    def _listing(self, heading: str, items: list[DemoArticle], next_url: str | None) -> Response:
+        html = (
+            _templates()
+            .get_template(f"{self.layout}/listing.html")
+            .render(heading=heading, items=items, next_url=next_url, base=self.base_url)
+        )
+        return Response(200, html.encode("utf-8"))
+
+    def _feed(self) -> Response:
+        return self._xml(
+            "rss.xml", items=self.articles[:20], title=SITE_LABELS[self.key] + " (demo)"
+        )
+
+    def _xml(self, template: str, **context: Any) -> Response:
+        xml = _templates().get_template(template).render(base=self.base_url, **context)
+        return Response(200, xml.encode("utf-8"), "application/xml; charset=utf-8")
+
+
+def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "PantauDemo/1.0"
+
+        def do_GET(self) -> None:
+            response = site.respond(self.path)
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # The crawler logs what it fetched; the server stays quiet.
+
+    return Handler
+
+
+@contextmanager
+def serve_demo_sites(
+    ports: dict[SiteKey, int] | None = None, listing_size: int = 30
+) -> Iterator[dict[SiteKey, DemoSite]]:
+    """Start the three demo sites; stop them on exit."""
+    sites = {
+        key: DemoSite(key, port=(ports or {}).get(key, 0), listing_size=listing_size).start()
+        for key in SITE_KEYS
+    }
+    try:
+        yield sites
+    finally:
+        for site in sites.values():
+            site.stop()

@@ -1,0 +1,123 @@
+"""Runs the spiders of the configured sources in one Scrapy process and reports, per source,
+what was fetched, stored and what failed."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings as ScrapySettings
+
+from crawlers import settings as default_scrapy_settings
+from crawlers.spiders.antara import AntaraSpider
+from crawlers.spiders.base import NewsSpider
+from crawlers.spiders.disway import DiswaySpider
+from crawlers.spiders.tribun import TribunSpider
+from pantau.config import Settings, SourceConfig
+from pantau.store import ArticleStore
+
+SPIDERS: dict[str, type[NewsSpider]] = {
+    "disway": DiswaySpider,
+    "tribun": TribunSpider,
+    "antara": AntaraSpider,
+}
+log = logging.getLogger(__name__)
+
+
+class SourceReport(BaseModel):
+    """What one crawl did for one source."""
+
+    source: str
+    label: str
+    url: str
+    status: Literal["ok", "partial", "failed"]
+    pages_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    failures: dict[str, int] = Field(default_factory=dict)
+    finish_reason: str | None = None
+
+
+def scrapy_settings(settings: Settings, output: Path | None = None) -> ScrapySettings:
+    crawl = settings.crawl
+    values: dict[str, Any] = {
+        "USER_AGENT": f"{crawl.user_agent} contact: {crawl.contact}",
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "RETRY_TIMES": crawl.retries,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "CLOSESPIDER_PAGECOUNT": crawl.max_pages,
+        "LOG_INSTALL_ROOT_HANDLER": False,
+    }
+    if output is None:
+        values["PANTAU_STORE_PATH"] = str(settings.store_path)
+    else:
+        values["FEEDS"] = {str(output): {"format": "jsonlines", "encoding": "utf8"}}
+    scrapy = ScrapySettings()
+    scrapy.setmodule(default_scrapy_settings, priority="project")
+    scrapy.setdict(values, priority="cmdline")
+    return scrapy
+
+
+def run_crawl(
+    settings: Settings, sources: list[SourceConfig], output: Path | None = None
+) -> list[SourceReport]:
+    """Crawl every source once, in parallel, and return one report per source. Blocks until
+    all spiders finish; Ctrl-C stops them gracefully (a second Ctrl-C forces)."""
+    known: dict[str, set[str]] = {}
+    if output is None:
+        with ArticleStore(settings.store_path) as store:
+            known = {s.name: store.known_urls(s.label) for s in sources}
+    process = CrawlerProcess(scrapy_settings(settings, output))
+    logging.getLogger("scrapy").setLevel(logging.WARNING)
+    crawlers: list[tuple[SourceConfig, Crawler]] = []
+    for source in sources:
+        crawler = process.create_crawler(SPIDERS[source.spider])
+        process.crawl(
+            crawler,
+            source=source,
+            known_urls=known.get(source.name, set()),
+            max_listing_pages=settings.crawl.max_listing_pages,
+        )
+        crawlers.append((source, crawler))
+        log.info("crawling %s (%s) with the %s spider", source.name, source.url, source.spider)
+    process.start()
+    return [_report(source, crawler) for source, crawler in crawlers]
+
+
+def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    spider = crawler.spider
+    failures: dict[str, int] = dict(getattr(spider, "failures", {}))
+    responses = sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/2"))
+    failed = sum(failures.values())
+    stored = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("pantau/articles/")}
+    if failed and not responses:
+        status: Literal["ok", "partial", "failed"] = "failed"
+    elif failed:
+        status = "partial"
+    else:
+        status = "ok"
+    return SourceReport(
+        source=source.name,
+        label=source.label,
+        url=source.url,
+        status=status,
+        pages_fetched=int(stats.get("response_received_count", 0)),
+        new=stored.get("new", 0),
+        updated=stored.get("updated", 0),
+        unchanged=stored.get("unchanged", 0),
+        duplicates=stored.get("duplicate", 0),
+        failed=failed,
+        failures=failures,
+        finish_reason=stats.get("finish_reason"),
+    )

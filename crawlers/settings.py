@@ -1,0 +1,32 @@
+"""Scrapy settings shared by every Pantau spider. Per-site differences live on the spider
+classes; values that people tune (user agent, delays, limits) come from Pantau's settings
+through `crawlers.runner.scrapy_settings`."""
+
+BOT_NAME = "pantau"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 5_000_000
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.PageArchiveMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "crawlers.pipelines.ArticleStorePipeline": 300,
+}
+LOG_LEVEL = "INFO"

@@ -1,0 +1,1389 @@
+"""The rule tagger behind `pantau tag`: relevance, forms of violence, victims, perpetrators,
+dates and a first set of entities, from transparent rules.
+
+The words and weights live in `rules/incident_rules.yaml`, where an analyst can read and
+change them; this module holds the mechanics (windows, counting, dates, entities). The
+meaning of every output field is in ../shared/contracts/taxonomy.md. A trained model will
+replace parts of this later; until then every decision here can be traced to a rule.
+
+Known limits are documented on `RuleTagger`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import re
+import re._constants as _sre
+import re._parser as _sre_parser
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nlp.language import detect_language
+from nlp.numbers import NUMBER_PATTERN, parse_number
+from nlp.places import extract_places
+from pantau.models import (
+    CATEGORIES,
+    ArticleIn,
+    Category,
+    Entity,
+    EntityLabel,
+    LocationMention,
+    ModelInfo,
+    Perpetrators,
+    Relation,
+    Relevance,
+    TaggedArticle,
+    VictimGroup,
+    Victims,
+)
+
+TAGGER_NAME: Final = "pantau-rules"
+BASE_VERSION: Final = "0.1.0"
+DEFAULT_RULES_PATH: Final = Path(__file__).resolve().parent / "rules" / "incident_rules.yaml"
+# Only this much of the body is analysed. News articles are below 50,000 characters; a
+# longer "article" is a crawl accident, and reading its start keeps tagging fast and bounded.
+MAX_ANALYSED_CHARS: Final = 200_000
+MAX_TITLE_CHARS: Final = 2_000
+# Counts above this are statistics or noise, never the victims of one reported case.
+MAX_PLAUSIBLE_COUNT: Final = 5_000
+
+FieldName = Literal["title", "text"]
+
+
+# --------------------------------------------------------------------------------------
+# Rules file: schema and compilation
+# --------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WeightedPatternSpec(_Strict):
+    pattern: str
+    weight: float = Field(gt=0)
+
+
+class CategorySpec(_Strict):
+    needs_victim_cue: bool
+    patterns: list[WeightedPatternSpec]
+
+
+class RelationSpec(_Strict):
+    context_free: bool = False
+    patterns: list[str]
+
+
+class VictimNounSpec(_Strict):
+    pattern: str
+    child: bool
+    female: bool
+
+
+class PerpetratorContextSpec(_Strict):
+    passive: str
+    active: str
+    window: int = Field(gt=0, le=200)
+
+
+class ScoringSpec(_Strict):
+    title_weight: float = Field(ge=1)
+    max_hits_per_pattern: int = Field(ge=1)
+    category_threshold: float = Field(gt=0)
+    topic_threshold: float = Field(gt=0)
+    victim_window: int = Field(gt=0, le=1000)
+    max_child_age: int = Field(ge=0, le=17)
+    incident_threshold: float = Field(gt=0)
+    aggregate_penalty: float = Field(ge=0)
+    relation_threshold: float = Field(gt=0)
+    specific_person_bonus: float = Field(ge=0)
+    score_slope: float = Field(gt=0)
+
+
+class RulesSpec(_Strict):
+    """The shape of incident_rules.yaml; a typo in a key fails loudly at load time."""
+
+    scoring: ScoringSpec
+    neutralize: list[str]
+    categories: dict[Category, CategorySpec]
+    topic: list[WeightedPatternSpec]
+    victim_groups: dict[VictimGroup, list[str]]
+    incident_cues: list[WeightedPatternSpec]
+    aggregate_cues: list[WeightedPatternSpec]
+    relations: dict[Relation, RelationSpec]
+    perpetrator_context: PerpetratorContextSpec
+    domestic_cues: list[str]
+    victim_nouns: list[VictimNounSpec]
+    perpetrator_nouns: list[str]
+    statistic_context: list[str]
+
+    @model_validator(mode="after")
+    def _every_category_has_rules(self) -> RulesSpec:
+        missing = [category for category in CATEGORIES if category not in self.categories]
+        if missing:
+            raise ValueError(f"categories without rules: {', '.join(missing)}")
+        return self
+
+
+def _whole_words(pattern: str) -> str:
+    return rf"(?<!\w)(?:{pattern})(?!\w)"
+
+
+def _rule_flags(pattern: str) -> int:
+    """Rules run on lower-cased text. A pattern written in lower case needs no IGNORECASE,
+    which makes `re` slower; one with capitals ('TPPO', or an escape like '\\S') keeps it."""
+    return 0 if pattern == pattern.lower() else re.IGNORECASE
+
+
+def _compile_rule(pattern: str) -> re.Pattern[str]:
+    """One rule pattern, validated: it must compile and must not capture (we number groups)."""
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid rule pattern {pattern!r}: {exc}") from exc
+    if compiled.groups:
+        raise ValueError(f"rule pattern {pattern!r} has a capturing group; write (?:...)")
+    return compiled
+
+
+# --------------------------------------------------------------------------------------
+# Fast matching: search only near literals that every match must contain
+# --------------------------------------------------------------------------------------
+#
+# Python's `re` scans a text fast only for patterns that begin with a literal; a pattern
+# that begins with a lookbehind (every whole-word rule) costs tens of nanoseconds per
+# character, and the rules hold hundreds of patterns. Each regex is therefore analysed once
+# for the literal strings that any match must contain ("triggers": 'cabul' for
+# '\w*cabul\w*'); per text, `str.find` locates the triggers and the regex runs only in
+# short windows around them. Matches are exactly those of a full scan as long as no match
+# extends more than `TRIGGER_REACH` characters beyond its trigger (rules match words and
+# short phrases). A regex without a usable trigger is scanned in full.
+
+TRIGGER_REACH: Final = 120
+# Above this share of the text, windows are not worth it: scan the whole text.
+_FULL_SCAN_SHARE: Final = 0.6
+
+
+def required_literals(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lower-cased strings one of which every match contains, or None when unknown."""
+    try:
+        parsed = _sre_parser.parse(regex.pattern, regex.flags)
+    except Exception:  # the private parser's API may change; fall back to full scans
+        return None
+    literals = _sequence_literals(parsed)
+    if not literals:
+        return None
+    return tuple(sorted(literal.lower() for literal in literals))
+
+
+# The parse tree of re._parser is untyped: (opcode, argument) pairs, nested.
+_ParseItem = tuple[Any, Any]
+
+
+def _sequence_literals(items: Iterable[_ParseItem]) -> set[str] | None:
+    """Candidates of a sequence: a run of literal characters, or a required sub-part; the
+    most selective (longest shortest string) wins."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, value in items:
+        if op is _sre.LITERAL:
+            run.append(chr(value))
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        part: set[str] | None = None
+        if op is _sre.SUBPATTERN:
+            part = _sequence_literals(value[-1])
+        elif op is _sre.BRANCH:
+            part = _branch_literals(value[1])
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            minimum, _, item = value
+            part = _sequence_literals(item) if minimum >= 1 else None
+        elif op is _sre.ATOMIC_GROUP:
+            part = _sequence_literals(value)
+        if part:
+            candidates.append(part)
+    if run:
+        candidates.append({"".join(run)})
+    if not candidates:
+        return None
+    return max(candidates, key=lambda literals: min(len(literal) for literal in literals))
+
+
+def _branch_literals(alternatives: Iterable[Iterable[_ParseItem]]) -> set[str] | None:
+    union: set[str] = set()
+    for alternative in alternatives:
+        literals = _sequence_literals(alternative)
+        if not literals:
+            return None  # one alternative without a trigger: the branch has none
+        union |= literals
+    return union
+
+
+class TriggerFinder:
+    """Finds every occurrence of a fixed vocabulary of literals in one pass.
+
+    The vocabulary becomes one trie-shaped regex inside a lookahead, tried at every
+    position; the longest literal starting at a position is reported, and the literals
+    that are its prefixes are added from a table. One pass over the text replaces one
+    `str.find` per literal.
+    """
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        self.vocabulary = frozenset(literal for literal in literals if literal)
+        self._prefixes = {
+            literal: [p for p in self.vocabulary if p != literal and literal.startswith(p)]
+            for literal in self.vocabulary
+        }
+        self._regex = (
+            re.compile(f"(?=({_trie_pattern(self.vocabulary)}))") if self.vocabulary else None
+        )
+
+    def find_all(self, text: str) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        if self._regex is None:
+            return found
+        for match in self._regex.finditer(text):
+            position = match.start()
+            literal = match.group(1)
+            found.setdefault(literal, []).append(position)
+            for prefix in self._prefixes[literal]:
+                found.setdefault(prefix, []).append(position)
+        return found
+
+
+_TrieNode = dict[str, "_TrieNode"]
+
+
+def _trie_pattern(literals: Iterable[str]) -> str:
+    """A regex matching any of the literals, shaped as a trie, longest match first."""
+    trie: _TrieNode = {}
+    for literal in literals:
+        node = trie
+        for char in literal:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: _TrieNode) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+class TriggerIndex:
+    """Positions of trigger literals in one lower-cased text: those of the finder's
+    vocabulary from one pass, any other literal by `str.find` on demand (cached)."""
+
+    def __init__(self, lowered: str, finder: TriggerFinder | None = None) -> None:
+        self.lowered = lowered
+        self._vocabulary = finder.vocabulary if finder else frozenset()
+        self._positions = finder.find_all(lowered) if finder else {}
+        self._found = frozenset(self._positions)
+
+    def lacks_all(self, triggers: frozenset[str]) -> bool:
+        """True when none of the triggers occurs (answered without a search)."""
+        return self._found.isdisjoint(triggers) and triggers <= self._vocabulary
+
+    def positions(self, literal: str) -> list[int]:
+        found = self._positions.get(literal)
+        if found is None:
+            found = []
+            if literal not in self._vocabulary:
+                find = self.lowered.find
+                position = find(literal)
+                while position >= 0:
+                    found.append(position)
+                    position = find(literal, position + 1)
+            self._positions[literal] = found
+        return found
+
+    def windows(self, triggers: Sequence[str]) -> list[tuple[int, int]] | None:
+        """Merged search windows around the triggers' occurrences (empty when none occurs);
+        None: scan everything."""
+        spans: list[tuple[int, int]] = []
+        for trigger in triggers:
+            length = len(trigger) + TRIGGER_REACH
+            spans.extend(
+                (position - TRIGGER_REACH, position + length)
+                for position in self.positions(trigger)
+            )
+        if not spans:
+            return spans
+        text = self.lowered
+        size = len(text)
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for low, high in spans:
+            # End windows on a non-word character: `(?!\w)` at a window's end must not
+            # succeed in the middle of a word.
+            while high < size and (text[high].isalnum() or text[high] == "_"):
+                high += 1
+            low, high = max(0, low), min(high, size)
+            if merged and low <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        if sum(high - low for low, high in merged) > _FULL_SCAN_SHARE * size:
+            return None
+        return merged
+
+
+class TriggeredRegex:
+    """A compiled regex that searches only around its triggers (see above)."""
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.regex = regex
+        self.triggers = required_literals(regex)
+        self._trigger_set = frozenset(self.triggers or ())
+
+    def matches(self, text: str, index: TriggerIndex) -> list[re.Match[str]]:
+        """All matches in `text`, a same-length view of index.lowered, in order."""
+        if self.triggers is None:
+            return list(self.regex.finditer(text))
+        if index.lacks_all(self._trigger_set):
+            return []
+        windows = index.windows(self.triggers)
+        if windows is None:
+            return list(self.regex.finditer(text))
+        found: list[re.Match[str]] = []
+        for low, high in windows:
+            found.extend(self.regex.finditer(text, low, high))
+        return found
+
+    def first(self, text: str, index: TriggerIndex) -> re.Match[str] | None:
+        found = self.matches(text, index)
+        return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Where one pattern of a PatternSet matched."""
+
+    start: int
+    end: int
+    index: int
+
+
+class PatternSet:
+    """Several whole-word, case-insensitive rule patterns; each hit says which one matched.
+
+    Where matches of several patterns overlap, the leftmost wins, and at the same start the
+    pattern listed first: the same result as one alternation of all patterns, so a phrase
+    and its parts ('kekerasan seksual', 'seksual') are counted once.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        for pattern in patterns:
+            _compile_rule(pattern)
+        self._regexes = [
+            TriggeredRegex(re.compile(_whole_words(pattern), _rule_flags(pattern)))
+            for pattern in patterns
+        ]
+
+    @property
+    def regexes(self) -> Sequence[TriggeredRegex]:
+        return self._regexes
+
+    def find(self, text: str, index: TriggerIndex) -> list[Hit]:
+        found = [
+            Hit(match.start(), match.end(), i)
+            for i, regex in enumerate(self._regexes)
+            for match in regex.matches(text, index)
+            if match.end() > match.start()
+        ]
+        found.sort(key=lambda hit: (hit.start, hit.index))
+        kept: list[Hit] = []
+        for hit in found:
+            if not kept or hit.start >= kept[-1].end:
+                kept.append(hit)
+        return kept
+
+
+@dataclass(frozen=True)
+class WeightedSet:
+    patterns: PatternSet
+    weights: tuple[float, ...]
+
+    @classmethod
+    def of(cls, specs: Sequence[WeightedPatternSpec]) -> WeightedSet:
+        return cls(PatternSet([s.pattern for s in specs]), tuple(s.weight for s in specs))
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """incident_rules.yaml, compiled once per tagger."""
+
+    scoring: ScoringSpec
+    neutralize: PatternSet
+    categories: dict[Category, WeightedSet]
+    needs_victim_cue: dict[Category, bool]
+    topic: WeightedSet
+    victim_cues: PatternSet
+    victim_cue_groups: tuple[VictimGroup, ...]
+    incident_cues: WeightedSet
+    aggregate_cues: WeightedSet
+    relation_words: PatternSet
+    relation_of_word: tuple[Relation, ...]
+    context_free_relations: frozenset[Relation]
+    passive_context: TriggeredRegex
+    active_context: TriggeredRegex
+    context_window: int
+    domestic_cues: PatternSet
+    victim_count: TriggeredRegex
+    victim_noun_flags: tuple[tuple[bool, bool], ...]
+    perpetrator_count: TriggeredRegex
+    statistic_context: re.Pattern[str]
+
+
+def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
+    """Every triggered regex of the rules (for the tagger's trigger vocabulary)."""
+    pattern_sets = [
+        *(weighted.patterns for weighted in rules.categories.values()),
+        rules.neutralize,
+        rules.topic.patterns,
+        rules.victim_cues,
+        rules.incident_cues.patterns,
+        rules.aggregate_cues.patterns,
+        rules.relation_words,
+        rules.domestic_cues,
+    ]
+    for pattern_set in pattern_sets:
+        yield from pattern_set.regexes
+    yield rules.passive_context
+    yield rules.active_context
+    yield rules.victim_count
+    yield rules.perpetrator_count
+
+
+def compile_rules(spec: RulesSpec) -> CompiledRules:
+    """Compile and validate every pattern of the rules (a bad pattern fails here, once)."""
+    victim_patterns: list[str] = []
+    victim_groups: list[VictimGroup] = []
+    for group, patterns in spec.victim_groups.items():
+        victim_patterns.extend(patterns)
+        victim_groups.extend([group] * len(patterns))
+    relation_patterns: list[str] = []
+    relation_of_word: list[Relation] = []
+    for relation, relation_spec in spec.relations.items():
+        relation_patterns.extend(relation_spec.patterns)
+        relation_of_word.extend([relation] * len(relation_spec.patterns))
+    for pattern in [
+        *spec.statistic_context,
+        *spec.perpetrator_nouns,
+        *(noun.pattern for noun in spec.victim_nouns),
+        spec.perpetrator_context.passive,
+        spec.perpetrator_context.active,
+    ]:
+        _compile_rule(pattern)
+    context = spec.perpetrator_context
+    return CompiledRules(
+        scoring=spec.scoring,
+        neutralize=PatternSet(spec.neutralize),
+        categories={c: WeightedSet.of(spec.categories[c].patterns) for c in CATEGORIES},
+        needs_victim_cue={c: spec.categories[c].needs_victim_cue for c in CATEGORIES},
+        topic=WeightedSet.of(spec.topic),
+        victim_cues=PatternSet(victim_patterns),
+        victim_cue_groups=tuple(victim_groups),
+        incident_cues=WeightedSet.of(spec.incident_cues),
+        aggregate_cues=WeightedSet.of(spec.aggregate_cues),
+        relation_words=PatternSet(relation_patterns),
+        relation_of_word=tuple(relation_of_word),
+        context_free_relations=frozenset(
+            relation for relation, r in spec.relations.items() if r.context_free
+        ),
+        passive_context=TriggeredRegex(re.compile(_whole_words(context.passive), re.I)),
+        active_context=TriggeredRegex(re.compile(_whole_words(context.active), re.I)),
+        context_window=context.window,
+        domestic_cues=PatternSet(spec.domestic_cues),
+        victim_count=TriggeredRegex(_victim_count_regex(spec.victim_nouns)),
+        victim_noun_flags=tuple((noun.child, noun.female) for noun in spec.victim_nouns),
+        perpetrator_count=TriggeredRegex(_perpetrator_count_regex(spec.perpetrator_nouns)),
+        statistic_context=re.compile(
+            "|".join(_whole_words(p) for p in spec.statistic_context) or r"(?!x)x", re.I
+        ),
+    )
+
+
+# "kedua korban" = both victims (while "korban kedua" = the second victim).
+_COLLECTIVE_PREFIX = r"ke(?:dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh)"
+
+
+def _victim_count_regex(nouns: Sequence[VictimNounSpec]) -> re.Pattern[str]:
+    """'22 orang PMI', 'dua korban', 'kedua korban', 'korban sebanyak 5 orang', ...
+
+    Group `n<i>` holds the noun when victim noun i matched; `num`, `num2`, `num3` or `coll`
+    the number.
+    """
+    noun_groups = "|".join(f"(?P<n{i}>{noun.pattern})" for i, noun in enumerate(nouns))
+    number = rf"(?P<num>{NUMBER_PATTERN})|(?P<coll>{_COLLECTIVE_PREFIX})"
+    return re.compile(
+        rf"(?:{number})\s+(?:orang\s+)?(?:{noun_groups})(?!\w)"
+        rf"|(?<!\w)(?:jumlah\s+)?korban(?:nya)?\s+(?:\w+\s+)?"
+        rf"(?:sebanyak|berjumlah|mencapai|ada|total)\s+(?P<num2>{NUMBER_PATTERN})"
+        rf"(?:\s+orang)?(?!\w)"
+        rf"|(?P<num3>{NUMBER_PATTERN})\s+orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+korban(?!\w)",
+        re.IGNORECASE,
+    )
+
+
+def _perpetrator_count_regex(nouns: Sequence[str]) -> re.Pattern[str]:
+    alternatives = "|".join(nouns)
+    return re.compile(
+        rf"(?:(?P<num>{NUMBER_PATTERN})|(?<!\w)(?P<coll>{_COLLECTIVE_PREFIX}))\s+"
+        rf"(?:orang\s+)?(?:{alternatives})(?!\w)",
+        re.IGNORECASE,
+    )
+
+
+def load_rules(path: Path) -> tuple[RulesSpec, str]:
+    """The rules and a short hash of the file's bytes (part of the tagger's version)."""
+    raw = path.read_bytes()
+    data = yaml.safe_load(raw.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return RulesSpec.model_validate(data), hashlib.sha256(raw).hexdigest()[:8]
+
+
+# --------------------------------------------------------------------------------------
+# Fixed patterns: ages, names, dates, entities (mechanics, not domain vocabulary)
+# --------------------------------------------------------------------------------------
+
+WEEKDAYS: Final[dict[str, int]] = {
+    "senin": 0,
+    "selasa": 1,
+    "rabu": 2,
+    "kamis": 3,
+    "jumat": 4,
+    "jum'at": 4,
+    "sabtu": 5,
+    "minggu": 6,
+}
+MONTHS: Final[dict[str, int]] = {
+    **dict.fromkeys(("januari", "jan"), 1),
+    **dict.fromkeys(("februari", "pebruari", "feb"), 2),
+    **dict.fromkeys(("maret", "mar"), 3),
+    **dict.fromkeys(("april", "apr"), 4),
+    **dict.fromkeys(("mei",), 5),
+    **dict.fromkeys(("juni", "jun"), 6),
+    **dict.fromkeys(("juli", "jul"), 7),
+    **dict.fromkeys(("agustus", "agu", "agt", "ags"), 8),
+    **dict.fromkeys(("september", "sept", "sep"), 9),
+    **dict.fromkeys(("oktober", "okt"), 10),
+    **dict.fromkeys(("november", "nopember", "nov"), 11),
+    **dict.fromkeys(("desember", "des"), 12),
+}
+_WEEKDAY = r"(?:Senin|Selasa|Rabu|Kamis|Jum'?at|Sabtu|Minggu)"
+_MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"
+_PARTS_OF_DAY = r"(?:pagi|siang|sore|malam|dini\s+hari|subuh|petang)"
+_PART_OF_DAY = rf"(?:\s+{_PARTS_OF_DAY}(?!\w))?"
+
+# "Rabu (18/11/2026)", "Senin, (16/11) malam", "(13/12)".
+NUMERIC_DATE: Final = TriggeredRegex(
+    re.compile(
+        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?\(\s*(?P<d>\d{{1,2}})\s*[/-]\s*"
+        rf"(?P<m>\d{{1,2}})(?:\s*[/-]\s*(?P<y>\d{{4}}|\d{{2}}))?\s*\){_PART_OF_DAY}",
+        re.IGNORECASE,
+    )
+)
+# "Rabu, 18 November 2026", "18 Nov 2026", "18 November".
+LONG_DATE: Final = TriggeredRegex(
+    re.compile(
+        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?(?<![\d.,])(?P<d>\d{{1,2}})\s+"
+        rf"(?P<mon>{_MONTH})\.?(?!\w)(?:\s+(?P<y>\d{{4}})(?!\w))?{_PART_OF_DAY}",
+        re.IGNORECASE,
+    )
+)
+# A weekday on its own, capitalised ("minggu" is also "week"), where a date is expected:
+# "pada Rabu", "Rabu malam", "hari Sabtu".
+BARE_WEEKDAY: Final = TriggeredRegex(
+    re.compile(
+        rf"(?:(?<=[Pp]ada\s)|(?<=[Hh]ari\s)|(?<=[Ss]ejak\s)|(?<=,\s))"
+        rf"(?P<wd>{_WEEKDAY})(?!\w)(?!\s*,?\s*\(?\s*\d){_PART_OF_DAY}"
+        rf"|(?<!\w)(?P<wd2>{_WEEKDAY})\s+{_PARTS_OF_DAY}(?!\w)"
+    )
+)
+YESTERDAY: Final = TriggeredRegex(
+    re.compile(r"(?<!\w)kemarin(?!\w)(?:\s+lusa(?!\w))?", re.IGNORECASE)
+)
+CLOCK_TIME: Final = TriggeredRegex(
+    re.compile(r"(?<!\w)pukul\s+\d{1,2}[.:]\d{2}(?:\s*(?:WIB|WITA|WIT)(?!\w))?", re.IGNORECASE)
+)
+
+# Context words around a date candidate (searched in 60 characters before it). Dates of
+# statements and trials are not the date of the incident; "terjadi pada" and an arrest are.
+_DATE_EVENT_CONTEXT: Final = re.compile(
+    r"terjadi|kejadian|peristiwa|insiden|ditangkap|diamankan|dibekuk|diringkus|digagalkan|"
+    r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
+    r"diperkosa|dianiaya|dibuang|berangkat|diberangkatkan|sekitar pukul|malam itu|saat itu",
+    re.IGNORECASE,
+)
+_DATE_STATEMENT_CONTEXT: Final = re.compile(
+    r"(?<!\w)(?:kata|ujar|ucap|ungkap|jelas|terang|tutur|sebut|tegas|imbuh|papar|katanya|"
+    r"ujarnya|dihubungi|dikonfirmasi|ditemui|keterangan|konferensi pers|rilis|menjelaskan|"
+    r"mengatakan|dikutip|diakses|mengungkapkan|dimintai|wawancara|menyampaikan|disampaikan)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
+_DATE_TRIAL_CONTEXT: Final = re.compile(
+    r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan", re.IGNORECASE
+)
+
+# Ages. "(14)" after a capitalised word or initial; "berusia 14 tahun"; "Bocah 7 Tahun".
+AGE_IN_BRACKETS: Final = TriggeredRegex(
+    re.compile(r"(?P<who>[A-Z][\w.'’-]*)\s*\(\s*(?P<age>\d{1,2})\s*(?:th|thn|tahun)?\s*\)")
+)
+_NOT_A_PERSON_BEFORE_BRACKETS: Final = frozenset(
+    {"ayat", "huruf", "angka", "butir", "poin", "pasal", "point", "tahap", "ke", "no", "nomor"}
+)
+AGE_IN_WORDS: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)(?:(?:berusia|berumur|usia(?:nya)?|umur(?:nya)?)\s+(?:sekitar\s+|baru\s+|masih\s+)?"
+        r"|(?:anak|bocah|balita|siswi|siswa|remaja|gadis|korban|santri|santriwati|pelajar|abg)"
+        rf"\s+(?:\w+\s+)?)(?P<age>\d{{1,2}}|{NUMBER_PATTERN})\s+tahun(?!\w)"
+        r"(?!\s+(?:penjara|kurungan|hukuman|bui|lalu|silam|terakhir|lamanya|yang\s+lalu))",
+        re.IGNORECASE,
+    )
+)
+
+# Persons named in the article: "berinisial AS (30) dan RH", "bernama Budi Santoso".
+_INITIALS_INTRO: Final = TriggeredRegex(
+    re.compile(r"(?<!\w)(?:berinisial|inisial)\s+", re.IGNORECASE)
+)
+_NAME_INTRO: Final = TriggeredRegex(re.compile(r"(?<!\w)bernama\s+", re.IGNORECASE))
+_INITIALS: Final = re.compile(r"[A-Z]{1,4}(?:\.[A-Z]{1,3})*(?!\w)")
+_NAME: Final = re.compile(r"[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+){0,3}(?!\w)")
+_AGE_AFTER_NAME: Final = re.compile(r"\s*\(\s*(?P<age>\d{1,2})\s*(?:th|thn|tahun)?\s*\)")
+_LIST_SEPARATOR: Final = re.compile(r"\s*(?:,\s*(?:dan\s+|serta\s+)?|dan\s+|serta\s+|&\s*)")
+_VICTIM_NAMED: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)korban(?:nya)?,?\s+(?:\w+\s+){0,2}?(?:berinisial|inisial|bernama)\s+",
+        re.IGNORECASE,
+    )
+)
+_PERPETRATOR_NAMED: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)(?:pelaku|tersangka|terdakwa)(?:nya)?,?\s+(?:\w+\s+){0,2}?"
+        r"(?:berinisial|inisial|bernama)\s+",
+        re.IGNORECASE,
+    )
+)
+# "ayah dua anak", "ibu tiga anak": the number describes a parent, not victims.
+_PARENT_OF_COUNT: Final = re.compile(
+    r"(?:ayah|ibu|bapak|beranak|memiliki|punya|mempunyai|dikaruniai|mengasuh)\s+$", re.I
+)
+
+QUANTITY_MONEY: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)Rp\.?\s?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+        r"(?:\s*(?:ribu|juta|miliar|milyar|triliun)(?!\w))?",
+        re.IGNORECASE,
+    )
+)
+QUANTITY_COUNT: Final = TriggeredRegex(
+    re.compile(
+        rf"(?<!salah )(?!(?:seorang|sebuah|seekor)(?!\w)){NUMBER_PATTERN}\s+"
+        r"(?:orang|anak|korban|pelaku|tersangka|pmi|cpmi|tki|tkw|siswi|siswa|santri|"
+        r"santriwati|bocah|balita|bayi|perempuan|wanita|pria|warga|wni|kasus|persen|unit|kg|"
+        r"kilogram|gram|hari|bulan|minggu|pekan|jam|menit|tahun|kali|lembar|butir|paket|ekor)"
+        r"(?!\w)",
+        re.IGNORECASE,
+    )
+)
+ORGANIZATION: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)(?:(?:Polda|Polresta|Polres|Polsekta|Polsek|Kejaksaan Negeri|"
+        r"Kejaksaan Tinggi|Kejari|Kejati|Pengadilan Negeri|Pengadilan Tinggi|Kantor Imigrasi|"
+        r"Lapas|Rutan)(?:[ \t]+(?!(?:Kombes|AKBP|AKP|Kompol|Iptu|Ipda|Aiptu|Aipda|Bripka|"
+        r"Brigadir|Briptu|Bripda|Kapolres|Kapolsek|Kasat|Kanit|Kasi)(?!\w))[A-Z][a-z]+){1,3}"
+        r"|DPMPPA|DPPPA|DP3A(?:PPKB)?|KemenPPPA|Kemen PPPA|KPAI|KPAD|BP2MI|BP3MI|P2TP2A|"
+        r"UPTD PPA|Unit PPA|Satreskrim|Ditreskrimum|Bareskrim|Polri|Komnas Perempuan|"
+        r"Komnas HAM|Komnas PA|LPSK)(?!\w)"
+    )
+)
+_SENTENCE_BREAK: Final = re.compile(r"[.!?]\s|\n")
+_FIXED_REGEXES: Final = (
+    NUMERIC_DATE,
+    LONG_DATE,
+    BARE_WEEKDAY,
+    YESTERDAY,
+    CLOCK_TIME,
+    AGE_IN_BRACKETS,
+    AGE_IN_WORDS,
+    _INITIALS_INTRO,
+    _NAME_INTRO,
+    _VICTIM_NAMED,
+    _PERPETRATOR_NAMED,
+    QUANTITY_MONEY,
+    QUANTITY_COUNT,
+    ORGANIZATION,
+)
+
+
+# --------------------------------------------------------------------------------------
+# Per-field analysis
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldText:
+    """One field of the article, with the lower-cased views the rules read.
+
+    `lowered` and `cue_text` have exactly the length of `original`, so every offset found in
+    them is an offset into the original field (entities need that).
+    """
+
+    name: FieldName
+    original: str
+    lowered: str
+    cue_text: str  # lowered, with institution names and boilerplate blanked (neutralize)
+    index: TriggerIndex
+
+
+def _same_length_lower(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters lower-case to two ("İ" -> "i̇"); keep those as they are.
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+
+def _field(name: FieldName, text: str, neutralize: PatternSet, finder: TriggerFinder) -> FieldText:
+    lowered = _same_length_lower(text)
+    index = TriggerIndex(lowered, finder)
+    blanked = neutralize.find(lowered, index)
+    if blanked:
+        parts: list[str] = []
+        position = 0
+        for hit in blanked:
+            parts.append(lowered[position : hit.start])
+            parts.append(" " * (hit.end - hit.start))
+            position = hit.end
+        parts.append(lowered[position:])
+        cue_text = "".join(parts)
+    else:
+        cue_text = lowered
+    return FieldText(name, text, lowered, cue_text, index)
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: int
+    end: int
+    group: VictimGroup
+
+
+class CueIndex:
+    """Victim cues of one field, sorted, for "is there a cue near this match?" queries."""
+
+    def __init__(self, cues: Iterable[Cue]) -> None:
+        self.cues = sorted(cues, key=lambda cue: cue.start)
+        self._starts = [cue.start for cue in self.cues]
+
+    def near(self, start: int, end: int, window: int) -> list[Cue]:
+        low = bisect.bisect_left(self._starts, start - window)
+        high = bisect.bisect_right(self._starts, end + window)
+        return self.cues[low:high]
+
+
+def _ages(field: FieldText, max_child_age: int) -> list[Cue]:
+    """Ages below 18 written in the field, as `anak` cues."""
+    cues: list[Cue] = []
+    for match in AGE_IN_BRACKETS.matches(field.original, field.index):
+        if match.group("who").lower().rstrip(".") in _NOT_A_PERSON_BEFORE_BRACKETS:
+            continue
+        if int(match.group("age")) <= max_child_age:
+            cues.append(Cue(match.start("age"), match.end("age"), "anak"))
+    for match in AGE_IN_WORDS.matches(field.lowered, field.index):
+        age = parse_number(match.group("age"))
+        if age is not None and age <= max_child_age:
+            cues.append(Cue(match.start("age"), match.end("age"), "anak"))
+    return cues
+
+
+def _weighted_score(
+    title_hits: Sequence[Hit], text_hits: Sequence[Hit], weights: Sequence[float], s: ScoringSpec
+) -> float:
+    """Σ weight × (title_weight if in the title + body hits up to max_hits_per_pattern)."""
+    in_title = {hit.index for hit in title_hits}
+    in_text = Counter(hit.index for hit in text_hits)
+    score = sum(weights[i] * s.title_weight for i in in_title)
+    score += sum(weights[i] * min(n, s.max_hits_per_pattern) for i, n in in_text.items())
+    return score
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    exp_x = math.exp(x)
+    return exp_x / (1.0 + exp_x)
+
+
+# A decision whose victim condition fails gets this margin at most (score below 0.5).
+_FAILED_CONDITION_MARGIN: Final = -1.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Hits of one rule group in the title and in the body."""
+
+    title: list[Hit]
+    text: list[Hit]
+
+    def __bool__(self) -> bool:
+        return bool(self.title or self.text)
+
+    def in_field(self, name: FieldName) -> list[Hit]:
+        return self.title if name == "title" else self.text
+
+
+@dataclass(frozen=True)
+class Decisions:
+    relevance: Relevance
+    categories: list[Category]
+    victim_groups: list[VictimGroup]
+    scores: dict[str, float]
+
+
+# --------------------------------------------------------------------------------------
+# The tagger
+# --------------------------------------------------------------------------------------
+
+
+class RuleTagger:
+    """Tags one article at a time from the rules in `incident_rules.yaml`.
+
+    Known limits (the trained model is meant to lift them):
+    - Evidence is lexical: negation ("bukan korban pencabulan"), hypotheticals and
+      reported denials count like facts.
+    - A victim cue near a violence word passes the victim condition even when the woman or
+      child near it is a bystander or the perpetrator.
+    - Relation needs a perpetrator context (a verb or "pelaku merupakan ..."); articles that
+      name the relation only once, far from any verb, get null.
+    - Victim counts take the title's count, else the first count in the body; an article
+      about several cases reports one of them.
+    - Incident dates prefer dates near event words and skip dates of statements and trials;
+      "tadi malam", "pekan lalu" and month-only dates are not resolved.
+    - Entities are a first rule-based version: PERSON only from "berinisial"/"bernama",
+      ORGANIZATION from a short list of institutions.
+    - Only the first MAX_ANALYSED_CHARS characters of the body are read.
+    """
+
+    name: str = TAGGER_NAME
+
+    def __init__(self, rules_path: Path | None = None) -> None:
+        self.rules_path = rules_path or DEFAULT_RULES_PATH
+        spec, rules_hash = load_rules(self.rules_path)
+        self.rules = compile_rules(spec)
+        self.version = f"{BASE_VERSION}+{rules_hash}"
+        regexes = [*_rule_regexes(self.rules), *_FIXED_REGEXES]
+        self._finder = TriggerFinder(t for regex in regexes for t in regex.triggers or ())
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return ModelInfo(name=self.name, version=self.version)
+
+    def tag(self, article: ArticleIn) -> TaggedArticle:
+        title = article.title[:MAX_TITLE_CHARS]
+        text = article.text[:MAX_ANALYSED_CHARS]
+        language = _language(title, text, article.language)
+        if not _is_indonesian(language) or not (title.strip() or text.strip()):
+            return TaggedArticle(
+                id=article.id, language=language, relevance="none", model=self.model_info
+            )
+
+        rules = self.rules
+        fields = (
+            _field("title", title, rules.neutralize, self._finder),
+            _field("text", text, rules.neutralize, self._finder),
+        )
+        decisions = self._decide(fields)
+        relevance = decisions.relevance
+
+        locations, primary_location = extract_places(title, text, relevance)
+        is_incident = relevance == "incident"
+        relation = self._relation(fields, decisions.categories) if is_incident else None
+        published = _parse_published(article.published)
+        return TaggedArticle(
+            id=article.id,
+            language=language,
+            relevance=relevance,
+            categories=decisions.categories,
+            domestic=self._domestic(fields, relation) if is_incident else None,
+            victim_groups=decisions.victim_groups,
+            victims=self._victims(fields) if is_incident else Victims(),
+            perpetrators=(
+                Perpetrators(count=self._perpetrator_count(fields), relation=relation)
+                if is_incident
+                else Perpetrators()
+            ),
+            primary_location=primary_location,
+            locations=locations,
+            incident_date=_incident_date(fields, published) if is_incident else None,
+            entities=_entities(fields, locations),
+            scores=decisions.scores,
+            model=self.model_info,
+        )
+
+    # -- relevance, categories, victim groups ------------------------------------------
+
+    def _victim_cues(self, field: FieldText) -> CueIndex:
+        groups = self.rules.victim_cue_groups
+        cues = [
+            Cue(hit.start, hit.end, groups[hit.index])
+            for hit in self.rules.victim_cues.find(field.cue_text, field.index)
+        ]
+        cues.extend(_ages(field, self.rules.scoring.max_child_age))
+        return CueIndex(cues)
+
+    def _decide(self, fields: Sequence[FieldText]) -> Decisions:
+        rules, s = self.rules, self.rules.scoring
+        cue_index = {field.name: self._victim_cues(field) for field in fields}
+
+        def evidence(patterns: PatternSet, use_cue_text: bool = False) -> Evidence:
+            title, text = fields
+            return Evidence(
+                patterns.find(title.cue_text if use_cue_text else title.lowered, title.index),
+                patterns.find(text.cue_text if use_cue_text else text.lowered, text.index),
+            )
+
+        def victims_near(found: Evidence) -> set[VictimGroup]:
+            """Victim groups within victim_window of the hits, in the same field."""
+            near: set[VictimGroup] = set()
+            for field in fields:
+                index = cue_index[field.name]
+                for hit in found.in_field(field.name):
+                    near.update(c.group for c in index.near(hit.start, hit.end, s.victim_window))
+            return near
+
+        margins: dict[str, float] = {}
+        groups_seen: set[VictimGroup] = set()
+        for category in CATEGORIES:
+            weighted = rules.categories[category]
+            found = evidence(weighted.patterns)
+            score = _weighted_score(found.title, found.text, weighted.weights, s)
+            margin = score - s.category_threshold
+            near = victims_near(found) if found else set()
+            if rules.needs_victim_cue[category] and not near:
+                margin = min(margin, _FAILED_CONDITION_MARGIN)
+            if margin >= 0:
+                groups_seen |= near
+            margins[category] = margin
+
+        topic_found = evidence(rules.topic.patterns, use_cue_text=True)
+        topic_score = _weighted_score(topic_found.title, topic_found.text, rules.topic.weights, s)
+        topic_near = victims_near(topic_found) if topic_found else set()
+        topic_margin = topic_score - s.topic_threshold
+        if not topic_near:
+            topic_margin = min(topic_margin, _FAILED_CONDITION_MARGIN)
+        elif topic_margin >= 0:
+            groups_seen |= topic_near
+
+        relevant_margin = max(topic_margin, *(margins[c] for c in CATEGORIES))
+        incident_score = self._cue_score(rules.incident_cues, fields)
+        if _names_a_person_with_age(fields):
+            incident_score += s.specific_person_bonus
+        aggregate_score = self._cue_score(rules.aggregate_cues, fields)
+        incident_margin = incident_score - s.incident_threshold
+        incident_margin -= s.aggregate_penalty * aggregate_score
+
+        relevance: Relevance = "none"
+        if relevant_margin >= 0:
+            relevance = "incident" if incident_margin >= 0 else "aggregate"
+        categories = [c for c in CATEGORIES if margins[c] >= 0] if relevance != "none" else []
+        victim_groups = sorted(groups_seen) if relevance != "none" else []
+
+        slope = s.score_slope
+        scores = {
+            "incident": _sigmoid(slope * min(relevant_margin, incident_margin)),
+            "aggregate": _sigmoid(slope * min(relevant_margin, -incident_margin)),
+        }
+        scores.update({c: _sigmoid(slope * margins[c]) for c in CATEGORIES})
+        return Decisions(relevance, categories, victim_groups, scores)
+
+    def _cue_score(self, weighted: WeightedSet, fields: Sequence[FieldText]) -> float:
+        title, text = fields
+        return _weighted_score(
+            weighted.patterns.find(title.lowered, title.index),
+            weighted.patterns.find(text.lowered, text.index),
+            weighted.weights,
+            self.rules.scoring,
+        )
+
+    # -- perpetrators --------------------------------------------------------------------
+
+    def _relation(
+        self, fields: Sequence[FieldText], categories: Sequence[Category]
+    ) -> Relation | None:
+        """The perpetrator relation with the most evidence, or None below the threshold.
+
+        Ties go to the relation listed first in the rules (keluarga before kenalan ...).
+        """
+        rules = self.rules
+        s = rules.scoring
+        window = rules.context_window
+        scores: dict[Relation, float] = dict.fromkeys(rules.relation_of_word, 0.0)
+        context_free_hits: dict[Relation, float] = {}
+        for field in fields:
+            weight = s.title_weight if field.name == "title" else 1.0
+            text, index = field.lowered, field.index
+            passive_ends = sorted(m.end() for m in rules.passive_context.matches(text, index))
+            active = [(m.start(), m.end()) for m in rules.active_context.matches(text, index)]
+            active_starts = sorted(start for start, _ in active)
+            active_ends = sorted(end for _, end in active)
+            for hit in rules.relation_words.find(text, index):
+                relation = rules.relation_of_word[hit.index]
+                if relation in rules.context_free_relations:
+                    context_free_hits[relation] = context_free_hits.get(relation, 0.0) + weight
+                elif (
+                    _follows(passive_ends, hit.start, window, text)
+                    or _precedes(active_starts, hit.end, window, text)
+                    # "menganiaya istrinya": the victim's relation to the perpetrator.
+                    or _follows(active_ends, hit.start, window // 3, text)
+                ):
+                    scores[relation] += 2.0 * weight
+        trafficking_like = bool({"tppo", "eksploitasi"} & set(categories))
+        for relation, hits in context_free_hits.items():
+            # Calo, mucikari and sponsors are perpetrators in trafficking and exploitation
+            # stories; strangers ("orang tak dikenal") in any story.
+            if relation != "sindikat" or trafficking_like:
+                scores[relation] += 1.5 * min(hits, float(s.max_hits_per_pattern))
+        best = max(scores, key=lambda r: scores[r], default=None)
+        if best is None or scores[best] < s.relation_threshold:
+            return None
+        return best
+
+    def _domestic(self, fields: Sequence[FieldText], relation: Relation | None) -> bool | None:
+        if relation in ("keluarga", "pasangan"):
+            return True
+        if any(self.rules.domestic_cues.find(field.lowered, field.index) for field in fields):
+            return True
+        if relation is not None:
+            return False
+        return None
+
+    def _perpetrator_count(self, fields: Sequence[FieldText]) -> int | None:
+        for field in fields:
+            for match in self.rules.perpetrator_count.matches(field.lowered, field.index):
+                count = _count_value(match.group("num"), match.group("coll"))
+                if count is not None and 0 < count <= MAX_PLAUSIBLE_COUNT:
+                    return count
+        for field in fields:
+            named = _PERPETRATOR_NAMED.first(field.original, field.index)
+            if named:
+                return len(_named_list(field.original, named.end())) or None
+        return None
+
+    # -- victims -----------------------------------------------------------------------
+
+    def _victims(self, fields: Sequence[FieldText]) -> Victims:
+        """Victims of the reported case: the title's count, else the first count in the
+        body that is not a statistic, else the persons named after "korban"."""
+        for field in fields:
+            for match in self.rules.victim_count.matches(field.lowered, field.index):
+                victims = self._victims_from_count(field, match)
+                if victims is not None:
+                    return victims
+        for field in fields:
+            introduction = _VICTIM_NAMED.first(field.original, field.index)
+            if not introduction:
+                continue
+            named = _named_list(field.original, introduction.end())
+            if not named:
+                continue
+            ages = [age for _, _, age in named]
+            children = None
+            if all(age is not None for age in ages):
+                limit = self.rules.scoring.max_child_age
+                children = sum(1 for age in ages if age is not None and age <= limit)
+            return Victims(count=len(named), children=children, female=None)
+        return Victims()
+
+    def _victims_from_count(self, field: FieldText, match: re.Match[str]) -> Victims | None:
+        number = match.group("num") or match.group("num2") or match.group("num3")
+        count = _count_value(number, match.group("coll"))
+        if count is None or not 0 < count <= MAX_PLAUSIBLE_COUNT:
+            return None
+        before = field.lowered[max(0, match.start() - 40) : match.start()]
+        after = field.lowered[match.end() : match.end() + 40]
+        if _PARENT_OF_COUNT.search(before) or self.rules.statistic_context.search(
+            before + " " + after
+        ):
+            return None
+        child = female = False
+        for i, (is_child, is_female) in enumerate(self.rules.victim_noun_flags):
+            if match.group(f"n{i}") is not None:
+                child, female = is_child, is_female
+                break
+        return Victims(
+            count=count, children=count if child else None, female=count if female else None
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Helpers (pure functions)
+# --------------------------------------------------------------------------------------
+
+
+def _language(title: str, text: str, declared: str | None) -> str:
+    detected = detect_language(f"{title}\n{text}")
+    if detected == "und" and declared:
+        return declared
+    return detected
+
+
+def _is_indonesian(language: str) -> bool:
+    """Tag Indonesian, and text too short to tell (the rules only match Indonesian)."""
+    primary = language.split("-")[0].lower()
+    return primary in ("id", "in", "und")
+
+
+def _names_a_person_with_age(fields: Sequence[FieldText]) -> bool:
+    """A name or initial with an age in brackets ('M (14)') is a specific person: a case."""
+    return any(
+        match.group("who").lower().rstrip(".") not in _NOT_A_PERSON_BEFORE_BRACKETS
+        for field in fields
+        for match in AGE_IN_BRACKETS.matches(field.original, field.index)
+    )
+
+
+def _follows(sorted_ends: Sequence[int], position: int, window: int, text: str) -> bool:
+    """Does a match end within `window` characters before `position`, same sentence?"""
+    i = bisect.bisect_right(sorted_ends, position) - 1
+    if i < 0:
+        return False
+    end = sorted_ends[i]
+    return position - end <= window and not _SENTENCE_BREAK.search(text, end, position)
+
+
+def _precedes(sorted_starts: Sequence[int], position: int, window: int, text: str) -> bool:
+    """Does a match start within `window` characters after `position`, same sentence?"""
+    i = bisect.bisect_left(sorted_starts, position)
+    if i >= len(sorted_starts):
+        return False
+    start = sorted_starts[i]
+    return start - position <= window and not _SENTENCE_BREAK.search(text, position, start)
+
+
+def _count_value(number: str | None, collective: str | None) -> int | None:
+    if number:
+        return parse_number(number)
+    if collective:
+        return parse_number(collective[2:])  # "kedua" -> "dua"
+    return None
+
+
+def _named_list(text: str, position: int) -> list[tuple[int, int, int | None]]:
+    """Initials or names listed from `position`: 'AS (30) dan RH (28)' -> spans and ages."""
+    named: list[tuple[int, int, int | None]] = []
+    while len(named) < 8:
+        match = _INITIALS.match(text, position) or _NAME.match(text, position)
+        if match is None:
+            break
+        age_match = _AGE_AFTER_NAME.match(text, match.end())
+        age = int(age_match.group("age")) if age_match else None
+        named.append((match.start(), match.end(), age))
+        position = age_match.end() if age_match else match.end()
+        separator = _LIST_SEPARATOR.match(text, position)
+        if separator is None or separator.end() == position:
+            break
+        position = separator.end()
+    return named
+
+
+def _parse_published(published: str | None) -> date | None:
+    """The local publication date of an ISO 8601 date or date-time (its own offset)."""
+    if not published:
+        return None
+    value = published.strip()
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        pass
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DateMention:
+    start: int
+    end: int
+    value: date | None  # None when it cannot be resolved (no publication date, bad day)
+
+
+def _date_mentions(field: FieldText, published: date | None) -> list[DateMention]:
+    """Every date-like mention in a field, resolved against the publication date."""
+    mentions: list[DateMention] = []
+    text, index = field.original, field.index
+    for match in NUMERIC_DATE.matches(text, index):
+        value = _resolve_day(
+            int(match.group("d")), int(match.group("m")), match.group("y"), published
+        )
+        mentions.append(DateMention(match.start(), match.end(), value))
+    for match in LONG_DATE.matches(text, index):
+        month = MONTHS[match.group("mon").lower()]
+        value = _resolve_day(int(match.group("d")), month, match.group("y"), published)
+        mentions.append(DateMention(match.start(), match.end(), value))
+    for match in BARE_WEEKDAY.matches(text, index):
+        weekday = WEEKDAYS[(match.group("wd") or match.group("wd2")).lower()]
+        value = None
+        if published is not None:
+            value = published - timedelta(days=(published.weekday() - weekday) % 7)
+        mentions.append(DateMention(match.start(), match.end(), value))
+    for match in YESTERDAY.matches(text, index):
+        days_back = 2 if "lusa" in match.group().lower() else 1
+        value = published - timedelta(days=days_back) if published else None
+        mentions.append(DateMention(match.start(), match.end(), value))
+    kept: list[DateMention] = []
+    for mention in sorted(mentions, key=lambda m: (m.start, m.start - m.end)):
+        if not kept or mention.start >= kept[-1].end:
+            kept.append(mention)
+    return kept
+
+
+def _resolve_day(
+    day: int, month: int, year_text: str | None, published: date | None
+) -> date | None:
+    """A day and month, with the year written or else the latest one not after publication."""
+    if year_text:
+        year = int(year_text)
+        if year < 100:
+            year += 2000
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+    if published is None:
+        return None
+    try:
+        value = date(published.year, month, day)
+    except ValueError:
+        value = None
+    if value is None or value > published:
+        try:
+            value = date(published.year - 1, month, day)
+        except ValueError:  # 31/11, or 29/2 of no leap year
+            return None
+    return value
+
+
+def _incident_date(fields: Sequence[FieldText], published: date | None) -> str | None:
+    """The date the case happened: the best-placed resolved date not after publication.
+
+    Dates next to event words ("terjadi pada") win; dates of statements ("kata Kapolres,
+    Kamis (14/12)") and trials lose, and when only those are written the answer is None.
+    """
+    best: tuple[float, int, date] | None = None
+    for order, field in enumerate(fields):
+        for mention in _date_mentions(field, published):
+            if mention.value is None or (published is not None and mention.value > published):
+                continue
+            left = field.original[max(0, mention.start - 60) : mention.start]
+            score = 0.0
+            if _DATE_EVENT_CONTEXT.search(left):
+                score += 2.0
+            if _DATE_STATEMENT_CONTEXT.search(left[-40:]):
+                score -= 3.0
+            if _DATE_TRIAL_CONTEXT.search(left):
+                score -= 2.0
+            position = order * (MAX_ANALYSED_CHARS + MAX_TITLE_CHARS) + mention.start
+            if best is None or (score, -position) > best[:2]:
+                best = (score, -position, mention.value)
+    if best is None or best[0] < 0:
+        return None
+    return best[2].isoformat()
+
+
+def _entities(fields: Sequence[FieldText], locations: Sequence[LocationMention]) -> list[Entity]:
+    """Rule-based entities with offsets into their field; overlaps keep the longer span."""
+    location_patterns = _location_patterns(locations)
+    entities: list[Entity] = []
+    for field in fields:
+        spans = sorted(_entity_spans(field, location_patterns), key=_leftmost_longest)
+        last_end = -1
+        for start, end, label in spans:
+            if start < last_end:
+                continue
+            last_end = end
+            entities.append(
+                Entity(
+                    field=field.name,
+                    start=start,
+                    end=end,
+                    label=label,
+                    text=field.original[start:end],
+                )
+            )
+    return entities
+
+
+def _leftmost_longest(span: tuple[int, int, EntityLabel]) -> tuple[int, int]:
+    return span[0], span[0] - span[1]
+
+
+def _entity_spans(
+    field: FieldText, location_patterns: re.Pattern[str] | None
+) -> Iterator[tuple[int, int, EntityLabel]]:
+    text, index = field.original, field.index
+    for regex in (QUANTITY_MONEY, QUANTITY_COUNT):
+        for match in regex.matches(text, index):
+            yield match.start(), match.end(), "QUANTITY"
+    for regex in (NUMERIC_DATE, LONG_DATE, BARE_WEEKDAY, CLOCK_TIME):
+        for match in regex.matches(text, index):
+            yield match.start(), match.end(), "TIME"
+    for intro in (_INITIALS_INTRO, _NAME_INTRO):
+        for match in intro.matches(text, index):
+            for start, end, _ in _named_list(text, match.end()):
+                yield start, end, "PERSON"
+    for match in ORGANIZATION.matches(text, index):
+        yield match.start(), match.end(), "ORGANIZATION"
+    if location_patterns is not None:
+        for match in location_patterns.finditer(text):
+            yield match.start(), match.end(), "LOCATION"
+
+
+_REGION_PREFIX: Final = re.compile(r"^(?:Kota|Kabupaten|Kab\.|Provinsi|Kecamatan)\s+")
+
+
+def _location_patterns(locations: Sequence[LocationMention]) -> re.Pattern[str] | None:
+    """One regex for every written form of the places found ('Kabupaten Muaro Jambi' is
+    also written 'Muaro Jambi')."""
+    names: set[str] = set()
+    for location in locations:
+        names.add(location.name.strip())
+        names.add(_REGION_PREFIX.sub("", location.name.strip()))
+    names = {name for name in names if len(name) >= 3}
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+__all__ = [
+    "BASE_VERSION",
+    "DEFAULT_RULES_PATH",
+    "TAGGER_NAME",
+    "CompiledRules",
+    "PatternSet",
+    "RuleTagger",
+    "RulesSpec",
+    "TriggeredRegex",
+    "compile_rules",
+    "load_rules",
+    "required_literals",
+]

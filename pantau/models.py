@@ -1,0 +1,162 @@
+"""Typed models at Pantau's boundaries.
+
+The field names of `ArticleIn` and `TaggedArticle` follow `../shared/contracts/` exactly:
+code may add fields, never rename or drop them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Relevance = Literal["incident", "aggregate", "none"]
+Category = Literal[
+    "tppo",
+    "kekerasan_seksual",
+    "kekerasan_fisik",
+    "kekerasan_psikis",
+    "eksploitasi",
+    "penelantaran",
+]
+CATEGORIES: tuple[Category, ...] = (
+    "tppo",
+    "kekerasan_seksual",
+    "kekerasan_fisik",
+    "kekerasan_psikis",
+    "eksploitasi",
+    "penelantaran",
+)
+VictimGroup = Literal["anak", "perempuan"]
+Relation = Literal["keluarga", "pasangan", "kenalan", "orang_asing", "sindikat"]
+RegionLevel = Literal["negara", "provinsi", "kabupaten_kota", "kecamatan"]
+LocationRole = Literal["incident", "origin", "destination", "mentioned"]
+EntityLabel = Literal["PERSON", "ORGANIZATION", "LOCATION", "TIME", "QUANTITY"]
+
+
+class ArticleIn(BaseModel):
+    """One input article of `pantau tag` (contracts/article.schema.json)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    title: str = ""
+    text: str
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    language: str | None = None
+
+
+class Region(BaseModel):
+    """A normalised place: a Kemendagri region or a foreign country."""
+
+    name: str
+    code: str | None = None
+    level: RegionLevel
+    province_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class LocationMention(Region):
+    role: LocationRole = "mentioned"
+
+
+class Entity(BaseModel):
+    field: Literal["title", "text"]
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    label: EntityLabel
+    text: str
+
+
+class Victims(BaseModel):
+    count: int | None = None
+    children: int | None = None
+    female: int | None = None
+
+
+class Perpetrators(BaseModel):
+    count: int | None = None
+    relation: Relation | None = None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+
+
+class TaggedArticle(BaseModel):
+    """What `pantau tag` writes per article (contracts/tagged-article.schema.json)."""
+
+    id: str
+    language: str | None = None
+    relevance: Relevance
+    categories: list[Category] = Field(default_factory=list)
+    domestic: bool | None = None
+    victim_groups: list[VictimGroup] = Field(default_factory=list)
+    victims: Victims = Field(default_factory=Victims)
+    perpetrators: Perpetrators = Field(default_factory=Perpetrators)
+    primary_location: Region | None = None
+    locations: list[LocationMention] = Field(default_factory=list)
+    incident_date: str | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    scores: dict[str, float] = Field(default_factory=dict)
+    model: ModelInfo
+
+
+class TagError(BaseModel):
+    """The output line for an input line that could not be tagged."""
+
+    id: str | None
+    error: str
+
+
+class ExtractedArticle(BaseModel):
+    """An article as a crawler extracted it from a page, before tagging."""
+
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    text: str
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    editor: str | None = None
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    language: str = "id"
+    pages: int = 1
+
+    @property
+    def id(self) -> str:
+        return article_id(self.canonical_url)
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.title, self.text)
+
+    def to_article_in(self) -> ArticleIn:
+        return ArticleIn(
+            id=self.id,
+            title=self.title,
+            text=self.text,
+            url=self.canonical_url,
+            source=self.source,
+            published=self.published.isoformat() if self.published else None,
+            language=self.language,
+        )
+
+
+def article_id(canonical_url: str) -> str:
+    """Stable article id: a short hash of the canonical URL (same URL, same id, forever)."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:20]
+
+
+def content_hash(title: str, text: str) -> str:
+    normalised = " ".join((title + "\n" + text).split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()

@@ -77,8 +77,12 @@ def run_crawl(
     if output is None:
         with ArticleStore(settings.store_path) as store:
             known = {s.name: store.known_urls(s.label) for s in sources}
-    process = CrawlerProcess(scrapy_settings(settings, output))
+    # Scrapy's own INFO lines (versions, settings, stats dumps) drown the report; failures
+    # are in the report, so its tracebacks are cut to their message.
     logging.getLogger("scrapy").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_short_scrapy_errors)
+    process = CrawlerProcess(scrapy_settings(settings, output))
     crawlers: list[tuple[SourceConfig, Crawler]] = []
     for source in sources:
         crawler = process.create_crawler(SPIDERS[source.spider])
@@ -94,13 +98,24 @@ def run_crawl(
     return [_report(source, crawler) for source, crawler in crawlers]
 
 
+def _short_scrapy_errors(record: logging.LogRecord) -> bool:
+    if record.name.startswith(("scrapy", "twisted")):
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
     stats = crawler.stats.get_stats() if crawler.stats else {}
     spider = crawler.spider
     failures: dict[str, int] = dict(getattr(spider, "failures", {}))
-    responses = sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/2"))
+    responses = sum(
+        v for k, v in stats.items() if k.startswith("downloader/response_status_count/2")
+    )
     failed = sum(failures.values())
-    stored = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("pantau/articles/")}
+    stored = {
+        k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("pantau/articles/")
+    }
     if failed and not responses:
         status: Literal["ok", "partial", "failed"] = "failed"
     elif failed:

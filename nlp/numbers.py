@@ -85,9 +85,33 @@ NUMBER_PATTERN: Final[str] = (
     rf"(?<![\w.,])(?:{DIGIT_NUMBER_PATTERN}|{WORD_NUMBER_PATTERN})(?![\w]|[.,]\d)"
 )
 
+# Every word that can be part of a number written in words.
+NUMBER_WORDS: Final[frozenset[str]] = frozenset(
+    {*UNITS, *SE_WORDS, "belas", "puluh", "ratus", *LARGE_MULTIPLIERS}
+)
+# Collective numerals before a noun: "kedua korban" is "both victims" (while "korban kedua"
+# is "the second victim", which is no count).
+COLLECTIVES: Final[dict[str, int]] = {
+    "kedua": 2,
+    "ketiga": 3,
+    "keempat": 4,
+    "kelima": 5,
+    "keenam": 6,
+    "ketujuh": 7,
+    "kedelapan": 8,
+    "kesembilan": 9,
+    "kesepuluh": 10,
+}
+
 _DIGITS_WITH_THOUSAND_DOTS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _DIGITS_WITH_DECIMAL = re.compile(r"(\d+)(?:,(\d+))?")
 _WORD_SPLIT = re.compile(r"[\s\-]+")
+_DIGIT_TOKEN = re.compile(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+_TOKEN = re.compile(r"\S+")
+_OPENING_PUNCTUATION = "([{\"'“‘«,.;:/"
+# Looking back this far is enough for any count news writes ("seratus dua puluh lima ribu").
+_LOOK_BACK_CHARS = 60
+_MAX_NUMBER_WORDS = 6
 
 
 def parse_number(phrase: str) -> int | None:
@@ -169,3 +193,56 @@ def _parse_words(words: list[str]) -> int | None:
         else:
             return None
     return total + group + (pending or 0)
+
+
+def number_before(text: str, end: int) -> tuple[int, int] | None:
+    """The whole number written just before `end`, with whitespace between, as (start, value).
+
+    For a noun at `end` ("22 orang", "2,5 juta orang", "dua puluh dua korban", "kedua
+    korban"): one digit group (with an optional multiplier), or the run of number words
+    before `end` if `parse_number` accepts all of it, or one collective numeral. Vague or
+    malformed runs ("dua tiga korban") give None. Cheap: it reads only a few words.
+
+    >>> text = "ada dua puluh dua korban"
+    >>> number_before(text, text.index("korban"))
+    (4, 22)
+    """
+    window_start = max(0, end - _LOOK_BACK_CHARS)
+    window = text[window_start:end]
+    if not window or not window[-1].isspace():
+        return None
+    tokens = [(m.start() + window_start, m.group().lower()) for m in _TOKEN.finditer(window)]
+    if tokens and window_start > 0 and not text[window_start - 1].isspace():
+        tokens = tokens[1:]  # cut by the window: not a whole word
+    tokens = tokens[-_MAX_NUMBER_WORDS:]
+    if not tokens:
+        return None
+    start, last = _without_opening_mark(*tokens[-1])
+    if last in COLLECTIVES:
+        return start, COLLECTIVES[last]
+    if _DIGIT_TOKEN.fullmatch(last):
+        value = parse_number(last)
+        return (start, value) if value is not None else None
+    if last in LARGE_MULTIPLIERS and len(tokens) >= 2:
+        digits_start, digits = _without_opening_mark(*tokens[-2])
+        if _DIGIT_TOKEN.fullmatch(digits):
+            value = parse_number(f"{digits} {last}")
+            return (digits_start, value) if value is not None else None
+    run: list[tuple[int, str]] = []
+    for token_start, word in reversed(tokens):
+        token_start, bare = _without_opening_mark(token_start, word)
+        if bare not in NUMBER_WORDS:
+            break
+        run.insert(0, (token_start, bare))
+        if bare != word:
+            break  # an opening mark starts the number
+    if not run:
+        return None
+    value = parse_number(" ".join(word for _, word in run))
+    return (run[0][0], value) if value is not None else None
+
+
+def _without_opening_mark(start: int, word: str) -> tuple[int, str]:
+    """'(22' -> '22', ',dua' -> 'dua', with the start moved past the mark."""
+    bare = word.lstrip(_OPENING_PUNCTUATION)
+    return start + len(word) - len(bare), bare

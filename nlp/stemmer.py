@@ -112,7 +112,9 @@ def _derivations(word: str) -> tuple[list[str], str]:
     candidates.append(_suffix(word, 0))
     if second_order:
         prefix_removed, flag = second_order[0]
-        default = _suffix(prefix_removed, flag) if _syllables(prefix_removed) > 2 else prefix_removed
+        default = (
+            _suffix(prefix_removed, flag) if _syllables(prefix_removed) > 2 else prefix_removed
+        )
     else:
         default = _suffix(word, 0)
     return candidates, default

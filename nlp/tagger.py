@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.language import detect_language
-from nlp.numbers import NUMBER_PATTERN, parse_number
+from nlp.numbers import NUMBER_PATTERN, number_before, parse_number
 from nlp.places import extract_places
 from pantau.models import (
     CATEGORIES,
@@ -163,10 +163,11 @@ def _compile_rule(pattern: str) -> re.Pattern[str]:
 # that begins with a lookbehind (every whole-word rule) costs tens of nanoseconds per
 # character, and the rules hold hundreds of patterns. Each regex is therefore analysed once
 # for the literal strings that any match must contain ("triggers": 'cabul' for
-# '\w*cabul\w*'); per text, `str.find` locates the triggers and the regex runs only in
-# short windows around them. Matches are exactly those of a full scan as long as no match
-# extends more than `TRIGGER_REACH` characters beyond its trigger (rules match words and
-# short phrases). A regex without a usable trigger is scanned in full.
+# '\w*cabul\w*'); per text, one pass of a `TriggerFinder` locates every trigger of every
+# regex, and each regex runs only in short windows around its own triggers (most run not
+# at all). Matches are exactly those of a full scan as long as no match extends more than
+# `TRIGGER_REACH` characters beyond its trigger (rules match words and short phrases). A
+# regex without a usable trigger is scanned in full.
 
 TRIGGER_REACH: Final = 120
 # Above this share of the text, windows are not worth it: scan the whole text.
@@ -432,8 +433,8 @@ class CompiledRules:
     categories: dict[Category, WeightedSet]
     needs_victim_cue: dict[Category, bool]
     topic: WeightedSet
-    victim_cues: PatternSet
-    victim_cue_groups: tuple[VictimGroup, ...]
+    # One set per group: 'siswi' is a cue of both anak and perempuan.
+    victim_cues: dict[VictimGroup, PatternSet]
     incident_cues: WeightedSet
     aggregate_cues: WeightedSet
     relation_words: PatternSet
@@ -443,9 +444,9 @@ class CompiledRules:
     active_context: TriggeredRegex
     context_window: int
     domestic_cues: PatternSet
-    victim_count: TriggeredRegex
+    victim_nouns: PatternSet
     victim_noun_flags: tuple[tuple[bool, bool], ...]
-    perpetrator_count: TriggeredRegex
+    perpetrator_nouns: PatternSet
     statistic_context: re.Pattern[str]
 
 
@@ -455,27 +456,22 @@ def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
         *(weighted.patterns for weighted in rules.categories.values()),
         rules.neutralize,
         rules.topic.patterns,
-        rules.victim_cues,
+        *rules.victim_cues.values(),
         rules.incident_cues.patterns,
         rules.aggregate_cues.patterns,
         rules.relation_words,
         rules.domestic_cues,
+        rules.victim_nouns,
+        rules.perpetrator_nouns,
     ]
     for pattern_set in pattern_sets:
         yield from pattern_set.regexes
     yield rules.passive_context
     yield rules.active_context
-    yield rules.victim_count
-    yield rules.perpetrator_count
 
 
 def compile_rules(spec: RulesSpec) -> CompiledRules:
     """Compile and validate every pattern of the rules (a bad pattern fails here, once)."""
-    victim_patterns: list[str] = []
-    victim_groups: list[VictimGroup] = []
-    for group, patterns in spec.victim_groups.items():
-        victim_patterns.extend(patterns)
-        victim_groups.extend([group] * len(patterns))
     relation_patterns: list[str] = []
     relation_of_word: list[Relation] = []
     for relation, relation_spec in spec.relations.items():
@@ -483,8 +479,6 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         relation_of_word.extend([relation] * len(relation_spec.patterns))
     for pattern in [
         *spec.statistic_context,
-        *spec.perpetrator_nouns,
-        *(noun.pattern for noun in spec.victim_nouns),
         spec.perpetrator_context.passive,
         spec.perpetrator_context.active,
     ]:
@@ -496,8 +490,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         categories={c: WeightedSet.of(spec.categories[c].patterns) for c in CATEGORIES},
         needs_victim_cue={c: spec.categories[c].needs_victim_cue for c in CATEGORIES},
         topic=WeightedSet.of(spec.topic),
-        victim_cues=PatternSet(victim_patterns),
-        victim_cue_groups=tuple(victim_groups),
+        victim_cues={group: PatternSet(p) for group, p in spec.victim_groups.items()},
         incident_cues=WeightedSet.of(spec.incident_cues),
         aggregate_cues=WeightedSet.of(spec.aggregate_cues),
         relation_words=PatternSet(relation_patterns),
@@ -509,43 +502,12 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         active_context=TriggeredRegex(re.compile(_whole_words(context.active), re.I)),
         context_window=context.window,
         domestic_cues=PatternSet(spec.domestic_cues),
-        victim_count=TriggeredRegex(_victim_count_regex(spec.victim_nouns)),
+        victim_nouns=PatternSet([noun.pattern for noun in spec.victim_nouns]),
         victim_noun_flags=tuple((noun.child, noun.female) for noun in spec.victim_nouns),
-        perpetrator_count=TriggeredRegex(_perpetrator_count_regex(spec.perpetrator_nouns)),
+        perpetrator_nouns=PatternSet(spec.perpetrator_nouns),
         statistic_context=re.compile(
             "|".join(_whole_words(p) for p in spec.statistic_context) or r"(?!x)x", re.I
         ),
-    )
-
-
-# "kedua korban" = both victims (while "korban kedua" = the second victim).
-_COLLECTIVE_PREFIX = r"ke(?:dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh)"
-
-
-def _victim_count_regex(nouns: Sequence[VictimNounSpec]) -> re.Pattern[str]:
-    """'22 orang PMI', 'dua korban', 'kedua korban', 'korban sebanyak 5 orang', ...
-
-    Group `n<i>` holds the noun when victim noun i matched; `num`, `num2`, `num3` or `coll`
-    the number.
-    """
-    noun_groups = "|".join(f"(?P<n{i}>{noun.pattern})" for i, noun in enumerate(nouns))
-    number = rf"(?P<num>{NUMBER_PATTERN})|(?P<coll>{_COLLECTIVE_PREFIX})"
-    return re.compile(
-        rf"(?:{number})\s+(?:orang\s+)?(?:{noun_groups})(?!\w)"
-        rf"|(?<!\w)(?:jumlah\s+)?korban(?:nya)?\s+(?:\w+\s+)?"
-        rf"(?:sebanyak|berjumlah|mencapai|ada|total)\s+(?P<num2>{NUMBER_PATTERN})"
-        rf"(?:\s+orang)?(?!\w)"
-        rf"|(?P<num3>{NUMBER_PATTERN})\s+orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+korban(?!\w)",
-        re.IGNORECASE,
-    )
-
-
-def _perpetrator_count_regex(nouns: Sequence[str]) -> re.Pattern[str]:
-    alternatives = "|".join(nouns)
-    return re.compile(
-        rf"(?:(?P<num>{NUMBER_PATTERN})|(?<!\w)(?P<coll>{_COLLECTIVE_PREFIX}))\s+"
-        rf"(?:orang\s+)?(?:{alternatives})(?!\w)",
-        re.IGNORECASE,
     )
 
 
@@ -594,8 +556,8 @@ _PART_OF_DAY = rf"(?:\s+{_PARTS_OF_DAY}(?!\w))?"
 # "Rabu (18/11/2026)", "Senin, (16/11) malam", "(13/12)".
 NUMERIC_DATE: Final = TriggeredRegex(
     re.compile(
-        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?\(\s*(?P<d>\d{{1,2}})\s*[/-]\s*"
-        rf"(?P<m>\d{{1,2}})(?:\s*[/-]\s*(?P<y>\d{{4}}|\d{{2}}))?\s*\){_PART_OF_DAY}",
+        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?\(\s*(?P<d>\d{{1,2}})\s*/\s*"
+        rf"(?P<m>\d{{1,2}})(?:\s*/\s*(?P<y>\d{{4}}|\d{{2}}))?\s*\){_PART_OF_DAY}",
         re.IGNORECASE,
     )
 )
@@ -681,6 +643,21 @@ _PERPETRATOR_NAMED: Final = TriggeredRegex(
         re.IGNORECASE,
     )
 )
+# "korban sebanyak 5 orang": the number follows the noun (matched at the noun's end).
+_AMOUNT_AFTER_NOUN: Final = re.compile(
+    r"(?:nya)?\s+(?:\w+\s+)?(?:sebanyak|berjumlah|mencapai|ada|total)\s+"
+    rf"(?P<number>{NUMBER_PATTERN})",
+    re.IGNORECASE,
+)
+# "anak usia 8 tahun", "bocah berusia 7 tahun", "siswi (14)": matched at a noun's end.
+_AGE_AFTER_NOUN: Final = re.compile(
+    r"\s*(?:\((?P<bracketed>\d{1,2})\)|(?:yang\s+)?(?:masih\s+)?(?:berusia|berumur|usia|umur)?"
+    rf"\s*(?P<age>\d{{1,2}}|{NUMBER_PATTERN})\s+tahun(?!\w))",
+    re.IGNORECASE,
+)
+# "3 orang yang menjadi korban": matched in the 40 characters before 'korban'.
+_BECAME_VICTIM_BEFORE: Final = re.compile(r"(?<!\w)orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+$")
+_ORANG_BEFORE: Final = re.compile(r"(?<!\w)orang\s+$")
 # "ayah dua anak", "ibu tiga anak": the number describes a parent, not victims.
 _PARENT_OF_COUNT: Final = re.compile(
     r"(?:ayah|ibu|bapak|beranak|memiliki|punya|mempunyai|dikaruniai|mengasuh)\s+$", re.I
@@ -693,15 +670,23 @@ QUANTITY_MONEY: Final = TriggeredRegex(
         re.IGNORECASE,
     )
 )
-QUANTITY_COUNT: Final = TriggeredRegex(
+# Units after a number ("22 orang", "dua korban", "14 tahun"): QUANTITY entities.
+QUANTITY_UNIT: Final = TriggeredRegex(
     re.compile(
-        rf"(?<!salah )(?!(?:seorang|sebuah|seekor)(?!\w)){NUMBER_PATTERN}\s+"
-        r"(?:orang|anak|korban|pelaku|tersangka|pmi|cpmi|tki|tkw|siswi|siswa|santri|"
+        r"(?<!\w)(?:orang|anak|korban|pelaku|tersangka|pmi|cpmi|tki|tkw|siswi|siswa|santri|"
         r"santriwati|bocah|balita|bayi|perempuan|wanita|pria|warga|wni|kasus|persen|unit|kg|"
         r"kilogram|gram|hari|bulan|minggu|pekan|jam|menit|tahun|kali|lembar|butir|paket|ekor)"
         r"(?!\w)",
         re.IGNORECASE,
     )
+)
+# Number words that are an article ("seorang siswi" = "a schoolgirl"), not a quantity.
+_ARTICLE_NUMBERS: Final = frozenset({"seorang", "sebuah", "seekor"})
+# A number after these words is an ordinal, a year, a legal reference, a phone line
+# ('SAPA 129') or "one of".
+_NOT_A_COUNT_AFTER: Final = re.compile(
+    r"(?<!\w)(?:salah|tahun|ke|nomor|no|pasal|ayat|huruf|angka|pukul|tanggal|usia|umur|sapa|"
+    r"hotline|telepon)\s*$"
 )
 ORGANIZATION: Final = TriggeredRegex(
     re.compile(
@@ -728,7 +713,7 @@ _FIXED_REGEXES: Final = (
     _VICTIM_NAMED,
     _PERPETRATOR_NAMED,
     QUANTITY_MONEY,
-    QUANTITY_COUNT,
+    QUANTITY_UNIT,
     ORGANIZATION,
 )
 
@@ -941,10 +926,10 @@ class RuleTagger:
     # -- relevance, categories, victim groups ------------------------------------------
 
     def _victim_cues(self, field: FieldText) -> CueIndex:
-        groups = self.rules.victim_cue_groups
         cues = [
-            Cue(hit.start, hit.end, groups[hit.index])
-            for hit in self.rules.victim_cues.find(field.cue_text, field.index)
+            Cue(hit.start, hit.end, group)
+            for group, patterns in self.rules.victim_cues.items()
+            for hit in patterns.find(field.cue_text, field.index)
         ]
         cues.extend(_ages(field, self.rules.scoring.max_child_age))
         return CueIndex(cues)
@@ -1076,11 +1061,13 @@ class RuleTagger:
         return None
 
     def _perpetrator_count(self, fields: Sequence[FieldText]) -> int | None:
+        """'dua pelaku', '2 mucikari', 'kedua tersangka'; else the persons named after
+        'pelaku berinisial'."""
         for field in fields:
-            for match in self.rules.perpetrator_count.matches(field.lowered, field.index):
-                count = _count_value(match.group("num"), match.group("coll"))
-                if count is not None and 0 < count <= MAX_PLAUSIBLE_COUNT:
-                    return count
+            for hit in self.rules.perpetrator_nouns.find(field.lowered, field.index):
+                found = _count_before(field.lowered, _skip_orang(field.lowered, hit.start))
+                if found is not None:
+                    return found[1]
         for field in fields:
             named = _PERPETRATOR_NAMED.first(field.original, field.index)
             if named:
@@ -1091,12 +1078,24 @@ class RuleTagger:
 
     def _victims(self, fields: Sequence[FieldText]) -> Victims:
         """Victims of the reported case: the title's count, else the first count in the
-        body that is not a statistic, else the persons named after "korban"."""
+        body that is not a statistic, else the persons named after "korban", else one
+        victim when a victim noun is followed by an age ("Bocah 7 Tahun Dianiaya")."""
         for field in fields:
-            for match in self.rules.victim_count.matches(field.lowered, field.index):
-                victims = self._victims_from_count(field, match)
-                if victims is not None:
+            counts = sorted(self._victim_counts(field), key=lambda found: found[0])
+            for position, victims in counts:
+                if not self._is_statistic(field.lowered, position):
                     return victims
+        named = self._named_victims(fields)
+        if named is not None:
+            return named
+        for field in fields:
+            single = self._single_victim_with_age(field)
+            if single is not None:
+                return single
+        return Victims()
+
+    def _named_victims(self, fields: Sequence[FieldText]) -> Victims | None:
+        """'korban berinisial M (14)', 'korban, AS (12) dan RH (10)'."""
         for field in fields:
             introduction = _VICTIM_NAMED.first(field.original, field.index)
             if not introduction:
@@ -1110,26 +1109,64 @@ class RuleTagger:
                 limit = self.rules.scoring.max_child_age
                 children = sum(1 for age in ages if age is not None and age <= limit)
             return Victims(count=len(named), children=children, female=None)
-        return Victims()
+        return None
 
-    def _victims_from_count(self, field: FieldText, match: re.Match[str]) -> Victims | None:
-        number = match.group("num") or match.group("num2") or match.group("num3")
-        count = _count_value(number, match.group("coll"))
-        if count is None or not 0 < count <= MAX_PLAUSIBLE_COUNT:
-            return None
-        before = field.lowered[max(0, match.start() - 40) : match.start()]
-        after = field.lowered[match.end() : match.end() + 40]
-        if _PARENT_OF_COUNT.search(before) or self.rules.statistic_context.search(
-            before + " " + after
-        ):
-            return None
-        child = female = False
-        for i, (is_child, is_female) in enumerate(self.rules.victim_noun_flags):
-            if match.group(f"n{i}") is not None:
-                child, female = is_child, is_female
-                break
-        return Victims(
-            count=count, children=count if child else None, female=count if female else None
+    def _single_victim_with_age(self, field: FieldText) -> Victims | None:
+        """A victim noun in the singular followed by an age: 'Anak Usia 8 Tahun', 'bocah
+        berusia 7 tahun', 'siswi (14)'. The article plainly describes one victim."""
+        text = field.lowered
+        limit = self.rules.scoring.max_child_age
+        for hit in self.rules.victim_nouns.find(text, field.index):
+            if "-" in text[hit.start : hit.end]:
+                continue  # "anak-anak": plural
+            age_match = _AGE_AFTER_NOUN.match(text, hit.end)
+            if age_match is None:
+                continue
+            age = parse_number(age_match.group("bracketed") or age_match.group("age") or "")
+            if age is None:
+                continue
+            child, female = self.rules.victim_noun_flags[hit.index]
+            return Victims(
+                count=1,
+                children=1 if child or age <= limit else 0,
+                female=1 if female else None,
+            )
+        return None
+
+    def _victim_counts(self, field: FieldText) -> Iterator[tuple[int, Victims]]:
+        """Counts written with a victim noun, at the position of their number:
+        '22 orang PMI', 'dua korban', 'korban sebanyak 5 orang', '3 orang jadi korban'."""
+        text = field.lowered
+        for hit in self.rules.victim_nouns.find(text, field.index):
+            child, female = self.rules.victim_noun_flags[hit.index]
+            found = _count_before(text, _skip_orang(text, hit.start))
+            if found is None:
+                amount = _AMOUNT_AFTER_NOUN.match(text, hit.end)
+                value = parse_number(amount.group("number")) if amount else None
+                if amount and value and _plausible_count(value):
+                    found = amount.start("number"), value
+            if found is None:
+                became = _BECAME_VICTIM_BEFORE.search(text, max(0, hit.start - 40), hit.start)
+                if became:
+                    found = _count_before(text, became.start())
+            if found is not None:
+                position, count = found
+                yield (
+                    position,
+                    Victims(
+                        count=count,
+                        children=count if child else None,
+                        female=count if female else None,
+                    ),
+                )
+
+    def _is_statistic(self, text: str, position: int) -> bool:
+        """Is the number at `position` a statistic, or a parent's number of children?"""
+        before = text[max(0, position - 60) : position]
+        after = text[position : position + 80]
+        return bool(
+            _PARENT_OF_COUNT.search(before)
+            or self.rules.statistic_context.search(before + " " + after)
         )
 
 
@@ -1178,12 +1215,26 @@ def _precedes(sorted_starts: Sequence[int], position: int, window: int, text: st
     return start - position <= window and not _SENTENCE_BREAK.search(text, position, start)
 
 
-def _count_value(number: str | None, collective: str | None) -> int | None:
-    if number:
-        return parse_number(number)
-    if collective:
-        return parse_number(collective[2:])  # "kedua" -> "dua"
-    return None
+def _count_before(text: str, end: int) -> tuple[int, int] | None:
+    """A plausible count written just before `end`: (start of the number, value)."""
+    found = number_before(text, end)
+    if found is None:
+        return None
+    start, value = found
+    if not _plausible_count(value) or _NOT_A_COUNT_AFTER.search(text, max(0, start - 12), start):
+        return None
+    return found
+
+
+def _plausible_count(value: int) -> bool:
+    """Not zero, not a statistic-sized number, not a year ('2022 korban' is 'in 2022')."""
+    return 0 < value <= MAX_PLAUSIBLE_COUNT and not 1900 <= value <= 2100
+
+
+def _skip_orang(text: str, noun_start: int) -> int:
+    """Where the number before a noun must end: before 'orang' in '22 orang PMI'."""
+    found = _ORANG_BEFORE.search(text, max(0, noun_start - 8), noun_start)
+    return found.start() if found else noun_start
 
 
 def _named_list(text: str, position: int) -> list[tuple[int, int, int | None]]:
@@ -1340,9 +1391,14 @@ def _entity_spans(
     field: FieldText, location_patterns: re.Pattern[str] | None
 ) -> Iterator[tuple[int, int, EntityLabel]]:
     text, index = field.original, field.index
-    for regex in (QUANTITY_MONEY, QUANTITY_COUNT):
-        for match in regex.matches(text, index):
-            yield match.start(), match.end(), "QUANTITY"
+    for match in QUANTITY_MONEY.matches(text, index):
+        yield match.start(), match.end(), "QUANTITY"
+    for match in QUANTITY_UNIT.matches(text, index):
+        found = _count_before(field.lowered, match.start())
+        if found is not None and field.lowered[found[0] : match.start()].strip() not in (
+            _ARTICLE_NUMBERS
+        ):
+            yield found[0], match.end(), "QUANTITY"
     for regex in (NUMERIC_DATE, LONG_DATE, BARE_WEEKDAY, CLOCK_TIME):
         for match in regex.matches(text, index):
             yield match.start(), match.end(), "TIME"

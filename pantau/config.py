@@ -76,10 +76,16 @@ DEFAULT_SOURCES = [
         categories=["kriminal", "jambi"],
     ),
     SourceConfig(
-        name="tribunjambi", label="Tribun Jambi", spider="tribun", url="https://jambi.tribunnews.com"
+        name="tribunjambi",
+        label="Tribun Jambi",
+        spider="tribun",
+        url="https://jambi.tribunnews.com",
     ),
     SourceConfig(
-        name="antarajambi", label="Antara Jambi", spider="antara", url="https://jambi.antaranews.com"
+        name="antarajambi",
+        label="Antara Jambi",
+        spider="antara",
+        url="https://jambi.antaranews.com",
     ),
 ]
 
@@ -210,7 +216,9 @@ def load_settings(overrides: dict[str, Any] | None = None, path: Path | None = N
         try:
             file_values = tomllib.loads(file_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid configuration ({file_path}): not valid TOML: {exc}") from exc
+            raise ConfigError(
+                f"invalid configuration ({file_path}): not valid TOML: {exc}"
+            ) from exc
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     origin = f"{file_path} and PANTAU_* environment" if file_path else "PANTAU_* environment"
     global _file_values_in_effect

@@ -345,7 +345,9 @@ class ArticleStore:
         )
 
     def known_urls(self, source: str) -> set[str]:
-        rows = self._db.execute("SELECT url, canonical_url FROM articles WHERE source = ?", (source,))
+        rows = self._db.execute(
+            "SELECT url, canonical_url FROM articles WHERE source = ?", (source,)
+        )
         known: set[str] = set()
         for row in rows:
             known.update((row["url"], row["canonical_url"]))
@@ -368,9 +370,7 @@ class ArticleStore:
 
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-        return [
-            {**dict(row), "summary": json.loads(row["summary"])} for row in rows.fetchall()
-        ]
+        return [{**dict(row), "summary": json.loads(row["summary"])} for row in rows.fetchall()]
 
     # -- helpers -------------------------------------------------------------------------
 

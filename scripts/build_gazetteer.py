@@ -11,7 +11,7 @@ rebuild from the same inputs gives the same bytes; tests/test_gazetteer.py check
 Usage:
     python scripts/build_gazetteer.py [--data-dir DIR] [--out-dir DIR]
 
-DIR defaults to $PANTAU_DATA_DIR, else ../shared/data relative to the repository root.
+DIR defaults to $PANTAU_SHARED_DATA_DIR, else ../shared/data relative to the repository root.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class BuildReport:
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("PANTAU_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+    return Path(os.environ.get("PANTAU_SHARED_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

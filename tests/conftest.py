@@ -22,4 +22,4 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def data_dir(shared: Path) -> Path:
-    return Path(os.environ.get("PANTAU_DATA_DIR", shared / "data")).resolve()
+    return Path(os.environ.get("PANTAU_SHARED_DATA_DIR", shared / "data")).resolve()

@@ -238,18 +238,16 @@ class DemoSite:
         if self.key == "antarajambi" and segments[0] == "terkini" and len(segments) <= 2:
             page = int(segments[1]) if len(segments) == 2 and segments[1].isdigit() else 1
             offset = (page - 1) * self.listing_size
-            return self._paged_listing(
-                self.articles, offset, "/terkini/{page}", page_number=page
-            )
+            return self._paged_listing(self.articles, offset, "/terkini/{page}", page_number=page)
         if self.key == "tribunjambi" and path == "/index-news":
             return self._tribun_index(query)
         for article in self.articles:
             if path == "/" + article.path:
                 return self._article(article, query.get("page", "1"))
             if self.key == "jambiekspres" and path.startswith("/" + article.path + "/"):
-                offset = path.rsplit("/", 1)[1]
-                if offset.isdigit() and int(offset) % DISWAY_PAGE_STEP == 0:
-                    return self._article(article, str(int(offset) // DISWAY_PAGE_STEP + 1))
+                suffix = path.rsplit("/", 1)[1]
+                if suffix.isdigit() and int(suffix) % DISWAY_PAGE_STEP == 0:
+                    return self._article(article, str(int(suffix) // DISWAY_PAGE_STEP + 1))
         return Response(404, b"<h1>404 Halaman tidak ditemukan</h1>")
 
     def _article(self, article: DemoArticle, page: str) -> Response:

@@ -27,13 +27,13 @@ def extract(html: str, url: str) -> PageExtract:
         raw_date=raw_date,
         author=_credit(credits, "Pewarta:"),
         editor=_credit(credits, "Editor:"),
-        category=(page.css("ul.breadcrumbs li a::text").getall()[1:2] or [None])[0],
+        category=next(iter(page.css("ul.breadcrumbs li a::text").getall()[1:2]), None),
         tags=[t.strip() for t in page.css("ul.tags-list a::text").getall() if t.strip()],
     )
 
 
 def _credit(credits: str, label: str) -> str | None:
-    """"Pewarta: A Editor: B COPYRIGHT …" → the name after `label`."""
+    """ "Pewarta: A Editor: B COPYRIGHT …" → the name after `label`."""
     if label not in credits:
         return None
     rest = credits.split(label, 1)[1]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from parsel import Selector
+from parsel import Selector, SelectorList
 
 # Paragraphs that are navigation, promotion or credits, not article text.
 NOISE_PARAGRAPH = re.compile(
@@ -54,7 +54,7 @@ def paragraphs_of(nodes: list[Selector]) -> list[str]:
     return paragraphs
 
 
-def first(selector: Selector, query: str) -> str | None:
+def first(selector: Selector | SelectorList[Selector], query: str) -> str | None:
     value = selector.css(query).get()
     return clean_text(value) if value else None
 

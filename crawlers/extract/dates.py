@@ -44,7 +44,9 @@ _WORDED = re.compile(
     re.IGNORECASE,
 )
 # "2026-02-23 17:18:45" (meta pubdate) and ISO 8601 with or without an offset.
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def parse_date(text: str | None) -> datetime | None:

@@ -25,7 +25,9 @@ class AntaraSpider(NewsSpider):
         )
 
     def parse_listing(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
-        next_url = Selector(text=response.text).css("ul.pagination a[aria-label=Next]::attr(href)").get()
+        next_url = (
+            Selector(text=response.text).css("ul.pagination a[aria-label=Next]::attr(href)").get()
+        )
         yield from self.follow_listing(
             response, antara.listing_links(response.text), next_url, depth
         )

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
+from parsel import Selector
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -85,8 +86,9 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         """RSS 2.0 items and news sitemap entries: article links, newest first."""
-        response.selector.remove_namespaces()
-        links = response.xpath("//item/link/text() | //url/loc/text()").getall()
+        feed = Selector(text=response.text, type="xml")
+        feed.remove_namespaces()
+        links = feed.xpath("//item/link/text() | //url/loc/text()").getall()
         yield from self.follow_listing(response, [link.strip() for link in links], None, 0)
 
     # -- articles ------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawlers.extract import tribun
-from crawlers.spiders.base import NewsSpider
 from crawlers.extract.dates import DEFAULT_ZONE
+from crawlers.spiders.base import NewsSpider
 
 
 class TribunSpider(NewsSpider):

@@ -1,0 +1,120 @@
+"""The search interface every index backend implements, and its typed shapes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from pantau.models import Region, TaggedArticle
+from pantau.store import StoredArticle
+
+SortOrder = Literal["relevance", "date"]
+FACET_FIELDS = ("relevance", "category", "victim_group", "region", "source", "month")
+
+
+class IndexDocument(BaseModel):
+    """What is indexed for one article: its text, its tags and the fields to filter on."""
+
+    id: str
+    version: str = Field(description="Content hash and model version: changes when either does.")
+    url: str
+    source: str
+    title: str
+    text: str
+    published: datetime | None
+    relevance: str
+    categories: list[str]
+    victim_groups: list[str]
+    region_codes: list[str] = Field(
+        description="The primary location's code and its ancestors ('15.71' → '15', '15.71')."
+    )
+    primary_location: Region | None
+    record: TaggedArticle
+
+    @classmethod
+    def from_store(cls, stored: StoredArticle, tagged: TaggedArticle) -> IndexDocument:
+        article = stored.article
+        location = tagged.primary_location
+        return cls(
+            id=stored.id,
+            version=f"{stored.content_hash[:16]}:{tagged.model.name}:{tagged.model.version}",
+            url=article.canonical_url,
+            source=article.source,
+            title=article.title,
+            text=article.text,
+            published=article.published,
+            relevance=tagged.relevance,
+            categories=list(tagged.categories),
+            victim_groups=list(tagged.victim_groups),
+            region_codes=region_ancestry(location.code) if location and location.code else [],
+            primary_location=location,
+            record=tagged,
+        )
+
+
+def region_ancestry(code: str) -> list[str]:
+    """'15.71.01' → ['15', '15.71', '15.71.01']: a filter on a province matches its regions."""
+    parts = code.split(".")
+    return [".".join(parts[: n + 1]) for n in range(len(parts))]
+
+
+class SearchRequest(BaseModel):
+    q: str = ""
+    sources: list[str] = Field(default_factory=list)
+    relevance: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    victim_groups: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: SortOrder = "relevance"
+    page: int = Field(default=1, ge=1)
+    size: int = Field(default=10, ge=1, le=100)
+    facets: bool = True
+
+
+class SearchHit(BaseModel):
+    id: str
+    score: float | None
+    url: str
+    source: str
+    title: str
+    title_html: str
+    snippet_html: str
+    published: datetime | None
+    relevance: str
+    categories: list[str]
+    victim_groups: list[str]
+    primary_location: Region | None
+
+
+class FacetValue(BaseModel):
+    value: str
+    label: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+
+
+class SearchIndex(Protocol):
+    """One search interface, several backends (embedded SQLite FTS5; Elasticsearch later)."""
+
+    def upsert(self, documents: list[IndexDocument]) -> int: ...
+
+    def delete(self, ids: list[str]) -> int: ...
+
+    def versions(self) -> dict[str, str]: ...
+
+    def count(self) -> int: ...
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def close(self) -> None: ...

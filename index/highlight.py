@@ -1,0 +1,55 @@
+"""Highlighted snippets: the passage of a text where the query's terms are densest, HTML-
+escaped, with each matching word (in any inflection: terms are compared after analysis)
+wrapped in <mark>. Shared by every backend so results read the same everywhere."""
+
+from __future__ import annotations
+
+from html import escape
+
+from nlp.analysis import Token, tokens
+
+SNIPPET_TOKENS = 36
+
+
+def highlight(text: str, terms: set[str]) -> str:
+    """The whole text, escaped, with matches marked (for titles)."""
+    return _render(text, list(tokens(text)), terms, 0, None)
+
+
+def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
+    """About `size` words around the densest cluster of matches; the opening without any."""
+    found = list(tokens(text))
+    if not found:
+        return ""
+    hits = [i for i, token in enumerate(found) if token.term in terms]
+    start = 0
+    if hits:
+        best, best_count = hits[0], 0
+        right = 0
+        for left_index, left in enumerate(hits):
+            while right < len(hits) and hits[right] < left + size:
+                right += 1
+            if right - left_index > best_count:
+                best, best_count = left, right - left_index
+        start = max(0, best - size // 4)
+    end = min(len(found), start + size)
+    return _render(text, found, terms, start, end)
+
+
+def _render(text: str, found: list[Token], terms: set[str], start: int, end: int | None) -> str:
+    window = found[start:end]
+    if not window:
+        return escape(text)
+    begin = 0 if start == 0 else window[0].start
+    finish = len(text) if end is None or end >= len(found) else window[-1].end
+    out: list[str] = ["… " if begin > 0 else ""]
+    cursor = begin
+    for token in window:
+        if token.term in terms:
+            out.append(escape(text[cursor : token.start]))
+            out.append(f"<mark>{escape(text[token.start : token.end])}</mark>")
+            cursor = token.end
+    out.append(escape(text[cursor:finish]))
+    if finish < len(text):
+        out.append(" …")
+    return "".join(out).replace("\n\n", " ¶ ").replace("\n", " ")

@@ -1,0 +1,474 @@
+"""`pantau`: the one command-line entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any, ClassVar
+
+import typer
+
+from pantau import __version__
+from pantau.config import ConfigError, Settings, SourceConfig, load_settings
+
+app = typer.Typer(
+    help=(
+        "Pantau reads Indonesian local news and finds reported cases of trafficking (TPPO) "
+        "and of violence against women and children.\n\n"
+        "Settings come from pantau.toml or $PANTAU_CONFIG and PANTAU_* environment variables "
+        "(see docs/configuration.md)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+log = logging.getLogger("pantau")
+
+EXIT_SOURCES_FAILED = 2
+EXIT_CONFIG = 2
+EXIT_LINES_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+class State:
+    """The global options of this invocation (one process runs one command)."""
+
+    overrides: ClassVar[dict[str, Any]] = {}
+    config_path: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings(cls) -> Settings:
+        try:
+            return load_settings(cls.overrides, cls.config_path)
+        except ConfigError as exc:
+            typer.echo(f"pantau: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (else $PANTAU_CONFIG).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where the store and index live.")
+    ] = None,
+    index_url: Annotated[
+        str | None, typer.Option("--index-url", help="'embedded' or an Elasticsearch URL.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")] = False,
+) -> None:
+    State.config_path = config
+    State.overrides = {"data_dir": data_dir, "index_url": index_url}
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print Pantau's version."""
+    typer.echo(__version__)
+
+
+@contextmanager
+def _interruptible(what: str) -> Iterator[None]:
+    """Ctrl-C ends the command with a message, not a traceback; every write is transactional,
+    so the store stays consistent and a re-run finishes the job."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(
+            f"\npantau: {what} interrupted; the store is consistent, run it again to finish",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+# -- crawl ------------------------------------------------------------------------------
+
+
+@app.command()
+def crawl(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Configured source(s); default all.")
+    ] = None,
+    spider: Annotated[
+        str | None,
+        typer.Option(
+            help="Crawl a site that is not configured with this spider: disway, tribun, antara."
+        ),
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Base URL of that site (with --spider).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="With --spider/--url: write articles as JSONL here, not to the store."),
+    ] = None,
+) -> None:
+    """Fetch new articles from the news sites into the article store, and print a report."""
+    from crawlers.runner import run_crawl
+
+    settings = State.settings()
+    if spider or url:
+        if not (spider and url):
+            typer.echo("pantau: --spider and --url go together", err=True)
+            raise typer.Exit(EXIT_CONFIG)
+        try:
+            adhoc = SourceConfig(name=spider, label=url, spider=spider, url=url)
+        except ValueError as exc:
+            typer.echo(f"pantau: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
+        sources = [adhoc]
+    else:
+        sources = _sources(settings, source)
+    with _interruptible("crawl"):
+        reports = run_crawl(settings, sources, output=output)
+    _print_crawl_reports(reports)
+    _save_report(settings, "crawl", [r.model_dump() for r in reports])
+    if any(r.status == "failed" for r in reports):
+        raise typer.Exit(EXIT_SOURCES_FAILED)
+
+
+def _sources(settings: Settings, names: list[str] | None) -> list[SourceConfig]:
+    try:
+        return settings.enabled_sources(names)
+    except ConfigError as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+
+
+def _print_crawl_reports(reports: list[Any]) -> None:
+    typer.echo("\nCrawl report")
+    typer.echo(
+        f"  {'source':<16}{'status':<9}{'pages':>6}{'new':>6}{'upd':>6}{'same':>6}"
+        f"{'dup':>6}{'fail':>6}"
+    )
+    for r in reports:
+        typer.echo(
+            f"  {r.source:<16}{r.status:<9}{r.pages_fetched:>6}{r.new:>6}{r.updated:>6}"
+            f"{r.unchanged:>6}{r.duplicates:>6}{r.failed:>6}"
+        )
+        for reason, count in sorted(r.failures.items(), key=lambda kv: -kv[1]):
+            typer.echo(f"      {count} × {reason}")
+        if r.status == "failed":
+            typer.echo(
+                f"      {r.source} could not be crawled ({r.url}); check the network "
+                "or the site address"
+            )
+
+
+def _save_report(settings: Settings, kind: str, content: Any) -> Path:
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = settings.reports_dir / f"{kind}-{stamp}.json"
+    path.write_text(json.dumps(content, indent=2, ensure_ascii=False, default=str), "utf-8")
+    log.info("report saved to %s", path)
+    return path
+
+
+# -- tag --------------------------------------------------------------------------------
+
+
+@app.command()
+def tag(
+    input: Annotated[str, typer.Option("--input", "-i", help="JSONL articles; '-' for stdin.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="JSONL out; '-' for stdout.")],
+) -> None:
+    """Tag articles per the contract (contracts/README.md): one JSON object per input line,
+    in the same order. Bad lines are reported on stderr and written as error lines; the
+    exit status is then 3."""
+    from nlp.contract import tag_jsonl
+    from nlp.tagger import RuleTagger
+
+    tagger = RuleTagger()
+    failed = 0
+    with _open_in(input) as source, _open_out(output) as sink:
+        for result in tag_jsonl(source, tagger):
+            sink.write(result.output + "\n")
+            if result.error is not None:
+                failed += 1
+                typer.echo(f"pantau tag: {result.error}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_LINES_FAILED)
+
+
+@contextmanager
+def _open_in(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as exc:
+        typer.echo(f"pantau: cannot read {path}: {exc.strerror}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    with handle:
+        yield handle
+
+
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        yield handle
+
+
+# -- index and search -------------------------------------------------------------------
+
+
+@app.command("index")
+def index_command(
+    retag: Annotated[bool, typer.Option(help="Tag untagged articles first.")] = True,
+) -> None:
+    """Bring the search index in line with the article store (tagging what is untagged)."""
+    from flows.ingest import index_pending, tag_pending
+    from pantau.store import ArticleStore
+
+    settings = State.settings()
+    with _interruptible("index"), ArticleStore(settings.store_path) as store:
+        if retag:
+            tagging = tag_pending(store)
+            typer.echo(f"tagged {tagging.tagged} articles ({tagging.failed} failed)")
+        search_index = _open_index(settings)
+        try:
+            summary = index_pending(store, search_index)
+        finally:
+            search_index.close()
+    typer.echo(
+        f"indexed {summary.indexed}, removed {summary.removed}; {summary.total} articles searchable"
+    )
+
+
+def _open_index(settings: Settings) -> Any:
+    from index import open_index
+
+    try:
+        return open_index(settings)
+    except ConfigError as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", OR, -word, field:value.')] = "",
+    source: Annotated[
+        list[str] | None, typer.Option(help="Outlet name, e.g. 'Jambi Ekspres'.")
+    ] = None,
+    relevance: Annotated[
+        list[str] | None, typer.Option(help="incident, aggregate or none.")
+    ] = None,
+    form: Annotated[list[str] | None, typer.Option(help="tppo, kekerasan_seksual, …")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="Victim group: anak, perempuan.")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Kemendagri code: 15, 15.71, …")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    size: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Search the indexed articles.
+
+    Query syntax: perdagangan orang (all words, any inflection) · "perdagangan orang"
+    (phrase) · tppo OR pmi · -narkoba (leave out) · source:"Jambi Ekspres" relevance:incident
+    form:tppo group:anak region:15.71 date:2026-11 date:2026-11-01..2026-11-30
+    """
+    from index.base import SearchRequest
+    from index.query import QueryError
+
+    settings = State.settings()
+    try:
+        request = SearchRequest(
+            q=query,
+            sources=source or [],
+            relevance=relevance or [],
+            categories=form or [],
+            victim_groups=group or [],
+            regions=region or [],
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+            sort=sort,
+            page=page,
+            size=size,
+        )
+    except ValueError as exc:
+        typer.echo(f"pantau search: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    search_index = _open_index(settings)
+    try:
+        result = search_index.search(request)
+    except QueryError as exc:
+        typer.echo(f"pantau search: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    finally:
+        search_index.close()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    _print_result(result, sys.stdout.isatty())
+
+
+def _print_result(result: Any, color: bool) -> None:
+    def marks(html: str) -> str:
+        import html as html_module
+
+        opened, closed = ("\033[1;33m", "\033[0m") if color else ("[", "]")
+        return html_module.unescape(html.replace("<mark>", opened).replace("</mark>", closed))
+
+    first = (result.page - 1) * result.size + 1
+    if not result.total:
+        typer.echo("No articles found.")
+        return
+    last = first + len(result.hits) - 1
+    typer.echo(f"{result.total} articles found, showing {first}–{last}\n")
+    for number, hit in enumerate(result.hits, start=first):
+        when = hit.published.date().isoformat() if hit.published else "date unknown"
+        labels = ", ".join(hit.categories) or "-"
+        place = hit.primary_location.name if hit.primary_location else "-"
+        typer.echo(f"{number}. {marks(hit.title_html)}")
+        typer.echo(f"   {hit.source} · {when} · {hit.relevance} · {labels} · {place}")
+        typer.echo(f"   {marks(hit.snippet_html)}")
+        typer.echo(f"   {hit.url}\n")
+    for name in ("relevance", "category", "region", "source"):
+        values = result.facets.get(name) or []
+        if values:
+            shown = ", ".join(f"{v.label} ({v.count})" for v in values[:8])
+            typer.echo(f"{name}: {shown}")
+
+
+# -- run, demo, status ------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Configured source(s); default all.")
+    ] = None,
+) -> None:
+    """Crawl → tag → index once for the configured sources (the main job)."""
+    settings = State.settings()
+    _run_pipeline(settings, _sources(settings, source))
+
+
+def _run_pipeline(settings: Settings, sources: list[SourceConfig]) -> None:
+    from flows.ingest import ingest
+
+    with _interruptible("run"):
+        summary = ingest(settings, sources)
+    _print_crawl_reports(summary.sources)
+    tagging = summary.tagging
+    relevance = ", ".join(f"{k} {v}" for k, v in sorted(tagging.by_relevance.items()))
+    typer.echo(
+        f"\nTagged {tagging.tagged} articles ({tagging.failed} failed)"
+        + (f": {relevance}" if relevance else "")
+    )
+    if tagging.by_category:
+        typer.echo(
+            "  forms: " + ", ".join(f"{k} {v}" for k, v in sorted(tagging.by_category.items()))
+        )
+    typer.echo(
+        f"Indexed {summary.indexing.indexed}; {summary.indexing.total} articles searchable "
+        f"in {settings.data_dir}"
+    )
+    typer.echo(f"Done in {summary.seconds:.1f} s (run {summary.run_id}).")
+    typer.echo('\nSearch with:  pantau search "perdagangan orang"   (pantau search --help)')
+    _save_report(settings, "run", summary.as_dict())
+    if summary.failed_sources:
+        names = ", ".join(r.source for r in summary.failed_sources)
+        typer.echo(f"\npantau: could not crawl {names}; see the report above", err=True)
+        raise typer.Exit(EXIT_SOURCES_FAILED)
+
+
+@app.command()
+def demo(
+    port: Annotated[
+        int, typer.Option(help="First of three local ports for the demo sites (0: any free).")
+    ] = 8471,
+    serve_only: Annotated[
+        bool, typer.Option(help="Only serve the demo sites until Ctrl-C (to try other tools).")
+    ] = False,
+) -> None:
+    """Run the whole pipeline offline against bundled demo news sites served on 127.0.0.1."""
+    from crawlers.demo_site.server import SITE_KEYS, SITE_LABELS, SITE_SPIDERS, serve_demo_sites
+
+    ports = {key: (port + n if port else 0) for n, key in enumerate(SITE_KEYS)}
+    try:
+        context = serve_demo_sites(ports)
+        sites = context.__enter__()
+    except OSError as exc:
+        typer.echo(
+            f"pantau demo: cannot listen on ports {port}–{port + 2}: {exc.strerror}; try --port 0",
+            err=True,
+        )
+        raise typer.Exit(EXIT_CONFIG) from exc
+    try:
+        for key, site in sites.items():
+            typer.echo(f"demo site {SITE_LABELS[key]} at {site.base_url}/")
+        if serve_only:
+            with _interruptible("demo"):
+                import time
+
+                while True:
+                    time.sleep(3600)
+        sources = [
+            SourceConfig(
+                name=f"{key}-demo",
+                label=f"{SITE_LABELS[key]} (demo)",
+                spider=SITE_SPIDERS[key],
+                url=site.base_url,
+                categories=sorted({a.category for a in site.articles}),
+            )
+            for key, site in sites.items()
+        ]
+        base = State.settings()
+        # Local servers: no politeness delay needed, robots.txt still obeyed.
+        settings = base.model_copy(
+            update={
+                "sources": sources,
+                "crawl": base.crawl.model_copy(
+                    update={"download_delay": 0.0, "autothrottle": False}
+                ),
+            }
+        )
+        _run_pipeline(settings, sources)
+    finally:
+        context.__exit__(None, None, None)
+
+
+@app.command()
+def status() -> None:
+    """What is stored and indexed, and the last runs."""
+    from pantau.store import ArticleStore
+
+    settings = State.settings()
+    with ArticleStore(settings.store_path) as store:
+        typer.echo(f"data dir: {settings.data_dir}")
+        typer.echo(f"articles: {store.count_articles()}, tagged: {store.count_tags()}")
+        search_index = _open_index(settings)
+        try:
+            typer.echo(f"indexed: {search_index.count()} ({settings.index_url})")
+        finally:
+            search_index.close()
+        for run_record in store.last_runs():
+            typer.echo(
+                f"run {run_record['id']} {run_record['kind']} {run_record['status']} "
+                f"started {run_record['started_at']} finished {run_record['finished_at']}"
+            )
+
+
+def main() -> None:
+    app()

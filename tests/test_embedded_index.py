@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from index.base import IndexDocument, SearchRequest
+from index.embedded import EmbeddedIndex
+from pantau.models import ModelInfo, Region, TaggedArticle
+
+WIB = timezone(timedelta(hours=7))
+KOTA_JAMBI = Region(name="Kota Jambi", code="15.71", level="kabupaten_kota", province_code="15")
+TANJABBAR = Region(
+    name="Kabupaten Tanjung Jabung Barat", code="15.06", level="kabupaten_kota", province_code="15"
+)
+
+
+def doc(
+    doc_id: str,
+    title: str,
+    text: str,
+    *,
+    day: int = 18,
+    source: str = "Jambi Ekspres",
+    relevance: str = "incident",
+    categories: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+    region: Region | None = None,
+) -> IndexDocument:
+    record = TaggedArticle(
+        id=doc_id,
+        relevance=relevance,  # type: ignore[arg-type]
+        categories=list(categories),  # type: ignore[arg-type]
+        victim_groups=list(groups),  # type: ignore[arg-type]
+        primary_location=region,
+        model=ModelInfo(name="test", version="1"),
+    )
+    return IndexDocument(
+        id=doc_id,
+        version=f"{doc_id}:1",
+        url=f"https://news.example/{doc_id}",
+        source=source,
+        title=title,
+        text=text,
+        published=datetime(2026, 11, day, 23, 30, tzinfo=WIB),
+        relevance=relevance,
+        categories=list(categories),
+        victim_groups=list(groups),
+        region_codes=["15", region.code] if region and region.code else [],
+        primary_location=region,
+        record=record,
+    )
+
+
+DOCS = [
+    doc(
+        "pmi",
+        "Polisi Gagalkan Pengiriman 22 PMI Ilegal",
+        "Sebanyak 22 calon PMI yang akan "
+        "diperdagangkan ke Malaysia diamankan di Pelabuhan Kuala Tungkal. Kasus perdagangan "
+        "orang ini ditangani Polres.",
+        day=16,
+        categories=("tppo",),
+        groups=("perempuan",),
+        region=TANJABBAR,
+    ),
+    doc(
+        "mucikari",
+        "Mucikari Jual Remaja Lewat Aplikasi",
+        "Seorang mucikari memperdagangkan "
+        "remaja berusia 15 tahun di Kota Jambi. Polisi menyebut ini perdagangan orang.",
+        day=20,
+        source="Tribun Jambi",
+        categories=("tppo", "eksploitasi"),
+        groups=("anak", "perempuan"),
+        region=KOTA_JAMBI,
+    ),
+    doc(
+        "stat",
+        "DPMPPA Catat 149 Kasus Kekerasan",
+        "Kasus kekerasan terhadap perempuan dan anak "
+        "di Kota Jambi mencapai 149 kasus, termasuk empat kasus perdagangan orang.",
+        day=10,
+        relevance="aggregate",
+        categories=("tppo",),
+        groups=("anak", "perempuan"),
+        region=KOTA_JAMBI,
+    ),
+    doc(
+        "emas",
+        "Harga Emas Naik",
+        "Harga emas di Pasar Angso Duo naik. Perdagangan emas ramai menjelang akhir tahun.",
+        day=12,
+        relevance="none",
+    ),
+]
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> EmbeddedIndex:
+    with EmbeddedIndex(tmp_path / "index.sqlite") as opened:
+        opened.upsert(DOCS)
+        yield opened  # type: ignore[misc]
+
+
+def ids(index: EmbeddedIndex, **request: object) -> list[str]:
+    return [hit.id for hit in index.search(SearchRequest(**request)).hits]  # type: ignore[arg-type]
+
+
+def test_inflected_forms_match_and_phrase_excludes_trade_news(index: EmbeddedIndex) -> None:
+    assert set(ids(index, q="perdagangan")) == {"pmi", "mucikari", "stat", "emas"}
+    assert set(ids(index, q='"perdagangan orang"')) == {"pmi", "mucikari", "stat"}
+    # "diperdagangkan" and "memperdagangkan" are found by their stem.
+    assert set(ids(index, q="diperdagangkan")) == {"pmi", "mucikari", "stat", "emas"}
+
+
+def test_title_matches_rank_first(index: EmbeddedIndex) -> None:
+    assert ids(index, q="mucikari")[0] == "mucikari"
+    assert ids(index, q="pmi")[0] == "pmi"
+
+
+def test_or_and_exclusion(index: EmbeddedIndex) -> None:
+    assert set(ids(index, q="mucikari OR malaysia")) == {"pmi", "mucikari"}
+    assert set(ids(index, q='"perdagangan orang" -mucikari')) == {"pmi", "stat"}
+    assert set(ids(index, q="-emas")) == {"pmi", "mucikari", "stat"}
+
+
+def test_filters_by_field_and_query_syntax_agree(index: EmbeddedIndex) -> None:
+    assert set(ids(index, relevance=["incident"])) == {"pmi", "mucikari"}
+    assert set(ids(index, q="relevance:incident")) == {"pmi", "mucikari"}
+    assert set(ids(index, categories=["eksploitasi"])) == {"mucikari"}
+    assert set(ids(index, victim_groups=["anak"], relevance=["incident"])) == {"mucikari"}
+    assert set(ids(index, q='source:"tribun jambi"')) == {"mucikari"}
+
+
+def test_province_code_matches_its_regencies(index: EmbeddedIndex) -> None:
+    assert set(ids(index, regions=["15"])) == {"pmi", "mucikari", "stat"}
+    assert set(ids(index, regions=["15.71"])) == {"mucikari", "stat"}
+    assert ids(index, q="region:15.06") == ["pmi"]
+
+
+def test_date_range_uses_the_day_in_jambi_time(index: EmbeddedIndex) -> None:
+    # Published 23:30 WIB on the 16th is 16:30 UTC: still the 16th for analysts.
+    assert set(ids(index, q="date:2026-11-16")) == {"pmi"}
+    assert set(ids(index, q="date:2026-11-16..2026-11-22")) == {"pmi", "mucikari"}
+
+
+def test_sort_by_date_and_pagination(index: EmbeddedIndex) -> None:
+    assert ids(index, sort="date") == ["mucikari", "pmi", "emas", "stat"]
+    first = index.search(SearchRequest(sort="date", size=3, page=1))
+    second = index.search(SearchRequest(sort="date", size=3, page=2))
+    assert first.total == second.total == 4
+    assert [h.id for h in first.hits + second.hits] == ["mucikari", "pmi", "emas", "stat"]
+
+
+def test_facets_count_the_matching_documents(index: EmbeddedIndex) -> None:
+    result = index.search(SearchRequest(q='"perdagangan orang"'))
+    facets = {name: {v.value: v.count for v in values} for name, values in result.facets.items()}
+    assert facets["relevance"] == {"incident": 2, "aggregate": 1}
+    assert facets["category"] == {"tppo": 3, "eksploitasi": 1}
+    assert facets["region"] == {"15": 3, "15.71": 2, "15.06": 1}
+    assert facets["month"] == {"2026-11": 3}
+    labels = {v.value: v.label for v in result.facets["region"]}
+    assert labels["15.71"] == "Kota Jambi"
+
+
+def test_snippets_mark_every_inflection_and_escape_html(tmp_path: Path) -> None:
+    with EmbeddedIndex(tmp_path / "x.sqlite") as index:
+        index.upsert(
+            [
+                doc(
+                    "x",
+                    "Judul <b>",
+                    "Awal. <script>alert(1)</script> Korban "
+                    "diperdagangkan oleh sindikat perdagangan orang.",
+                )
+            ]
+        )
+        hit = index.search(SearchRequest(q="perdagangan")).hits[0]
+    assert "<mark>diperdagangkan</mark>" in hit.snippet_html
+    assert "<mark>perdagangan</mark>" in hit.snippet_html
+    assert "<script>" not in hit.snippet_html and "&lt;script&gt;" in hit.snippet_html
+    assert hit.title_html == "Judul &lt;b&gt;"
+
+
+def test_upsert_replaces_and_delete_removes(index: EmbeddedIndex) -> None:
+    replaced = doc("emas", "Harga Emas Turun", "Harga emas turun tajam.", relevance="none")
+    index.upsert([replaced])
+    assert index.count() == 4
+    assert ids(index, q="naik") == []
+    assert ids(index, q="turun") == ["emas"]
+    assert index.delete(["emas", "missing"]) == 1
+    assert index.count() == 3
+    assert ids(index, q="emas") == []

@@ -1,0 +1,574 @@
+"""Behaviour of the rule tagger on short articles written for these tests (Jambi style),
+one per label of taxonomy.md, the hard negatives, and the robustness promises."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nlp.tagger import DEFAULT_RULES_PATH, RuleTagger
+from pantau.models import CATEGORIES, ArticleIn, TaggedArticle
+
+
+@pytest.fixture(scope="module")
+def tagger() -> RuleTagger:
+    return RuleTagger()
+
+
+def tag(
+    tagger: RuleTagger, title: str, text: str, published: str | None = "2026-11-18"
+) -> TaggedArticle:
+    return tagger.tag(ArticleIn(id="t1", title=title, text=text, published=published))
+
+
+# --- articles ---------------------------------------------------------------------------
+
+TPPO_FOILED = (
+    "22 PMI Ilegal Asal Jambi Digagalkan Berangkat ke Malaysia di Pelabuhan Kuala Tungkal",
+    "KUALA TUNGKAL – Tim gabungan Polres Tanjung Jabung Barat menggagalkan pengiriman 22 "
+    "orang pekerja migran Indonesia (PMI) ilegal di Pelabuhan Roro Kuala Tungkal, Rabu "
+    "(18/11/2026) sekitar pukul 21.00 WIB. Para calon PMI itu rencananya diberangkatkan ke "
+    "Malaysia melalui jalur tidak resmi.\n\n"
+    "Dua orang calo berinisial AS (45) dan RH (38) diamankan di lokasi. Kepada petugas, "
+    "keduanya mengaku dijanjikan upah Rp2.918.000 untuk setiap orang yang berhasil "
+    "diberangkatkan.\n\n"
+    '"Kasus ini kami tangani sebagai tindak pidana perdagangan orang," kata Kasat Reskrim '
+    "Polres Tanjung Jabung Barat, Kamis (19/11/2026).",
+)
+
+STEPFATHER_ABUSE = (
+    "Siswi SMP di Muaro Jambi Dicabuli Ayah Tiri",
+    "SENGETI – Seorang siswi SMP berinisial M (14) di Kecamatan Sekernan, Muaro Jambi, "
+    "menjadi korban pencabulan oleh ayah tirinya sendiri. Perbuatan bejat itu terungkap "
+    "setelah korban bercerita kepada gurunya.\n\n"
+    "Kapolsek Sekernan mengatakan pelaku berinisial SP (41) ditangkap di rumahnya pada "
+    "Senin (16/11) malam. Pencabulan terjadi berulang kali sejak korban duduk di kelas VII.\n\n"
+    "Pelaku dijerat Pasal 81 ayat (1) Undang-Undang Perlindungan Anak dengan ancaman "
+    "hukuman 15 tahun penjara.",
+)
+
+WIFE_BEATEN = (
+    "Istri Dianiaya Suami di Kota Jambi, Pelaku Diamankan Polisi",
+    "JAMBI – Seorang ibu rumah tangga berinisial RS (32) di Kecamatan Kotabaru, Kota Jambi, "
+    "dianiaya suaminya sendiri hingga mengalami luka lebam di wajah. Penganiayaan terjadi "
+    "kemarin sekitar pukul 23.00 WIB setelah keduanya bertengkar.\n\n"
+    "Korban melapor ke Unit PPA Satreskrim Polresta Jambi. Pelaku berinisial HD (35) "
+    "diamankan tak lama kemudian. Polisi menjerat pelaku dengan pasal kekerasan dalam rumah "
+    "tangga (KDRT).",
+)
+
+SCHOOL_BULLYING = (
+    "Siswa SD di Sarolangun Jadi Korban Perundungan Teman Sekelas",
+    "SAROLANGUN – Seorang siswa kelas V SD berinisial F (11) di Kecamatan Sarolangun menjadi "
+    "korban perundungan oleh teman sekelasnya. Korban kerap diejek dan diintimidasi hingga "
+    "takut berangkat sekolah.\n\n"
+    "Orang tua korban melaporkan kejadian itu kepada pihak sekolah pada Jumat (13/11/2026). "
+    "Kepala sekolah berjanji memanggil para pelaku dan orang tua mereka.",
+)
+
+FORCED_BEGGING = (
+    "Tiga Anak di Bawah Umur Dipaksa Mengemis di Simpang Lampu Merah Kota Jambi",
+    "JAMBI – Satpol PP Kota Jambi mengamankan tiga anak di bawah umur yang dipaksa mengemis "
+    "di simpang lampu merah Jalan Sudirman, Sabtu (14/11/2026). Ketiganya mengaku disuruh "
+    "mengemis oleh seorang pria yang mengambil seluruh uang hasil mengemis setiap malam.\n\n"
+    "Dinas Sosial bersama DPMPPA Kota Jambi kini mendampingi ketiga anak tersebut, sementara "
+    "polisi memburu pria yang diduga mengeksploitasi mereka.",
+)
+
+ABANDONED_BABY = (
+    "Bayi Dibuang di Semak-semak di Muara Bungo, Polisi Buru Orang Tuanya",
+    "MUARA BUNGO – Warga Kelurahan Sungai Pinang, Kecamatan Rimbo Tengah, Kabupaten Bungo, "
+    "dikejutkan penemuan bayi laki-laki yang dibuang di semak-semak pada Sabtu pagi. Bayi itu "
+    "ditemukan masih hidup dengan tali pusar yang belum dipotong.\n\n"
+    "Bayi kini dirawat di RSUD H Hanafie. Polres Bungo menyelidiki kasus penelantaran ini dan "
+    "memeriksa sejumlah saksi.",
+)
+
+CITY_STATISTICS = (
+    "149 Kasus Kekerasan terhadap Perempuan dan Anak di Kota Jambi hingga Oktober",
+    "JAMBI – Dinas Pemberdayaan Perempuan dan Perlindungan Anak (DPMPPA) Kota Jambi mencatat "
+    "149 kasus kekerasan terhadap perempuan dan anak sepanjang Januari hingga Oktober 2026. "
+    "Kasus kekerasan seksual terhadap anak masih mendominasi dengan 61 kasus, disusul "
+    "kekerasan fisik dan kekerasan psikis.\n\n"
+    "Kepala DPMPPA Kota Jambi mengatakan angka tersebut meningkat dibanding tahun lalu. "
+    "Pihaknya terus menggencarkan sosialisasi pencegahan ke sekolah-sekolah dan kelurahan, "
+    "serta menyiapkan rumah aman bagi korban.",
+)
+
+TPPO_CAMPAIGN = (
+    "DPMPPA Provinsi Jambi Gelar Sosialisasi Pencegahan TPPO di Sekolah",
+    "JAMBI – Gugus Tugas Pencegahan dan Penanganan Tindak Pidana Perdagangan Orang (TPPO) "
+    "Provinsi Jambi menggelar sosialisasi di SMA Negeri 1 Kota Jambi, Selasa (17/11/2026). "
+    "Para pelajar diajak mengenali modus perekrutan kerja ke luar negeri yang menjanjikan "
+    "gaji besar.\n\n"
+    "Kepala DPMPPA Provinsi Jambi mengimbau orang tua agar waspada terhadap tawaran kerja "
+    "melalui media sosial yang tidak jelas.",
+)
+
+BAR_FIGHT = (
+    "Dua Pria Berkelahi di Kafe, Seorang Dianiaya hingga Luka",
+    "JAMBI – Seorang pria berinisial AR (29) dianiaya rekannya usai pesta minuman keras di "
+    "sebuah kafe di Kecamatan Jelutung, Kota Jambi, Minggu (15/11/2026) dini hari. Korban "
+    "mengalami luka robek di kepala akibat dipukul botol.\n\n"
+    "Pelaku berinisial BS (31) sudah diamankan Polsek Jelutung. Keduanya diketahui sama-sama "
+    "buruh bangunan.",
+)
+
+CHILD_DROWNED = (
+    "Bocah 9 Tahun Tenggelam di Sungai Batanghari Saat Mandi",
+    "JAMBI – Seorang bocah berusia 9 tahun tenggelam saat mandi bersama teman-temannya di "
+    "Sungai Batanghari, Kecamatan Danau Teluk, Senin (16/11/2026) sore. Tim SAR gabungan "
+    "menemukan jasad korban sekitar 200 meter dari lokasi kejadian setelah pencarian selama "
+    "tujuh jam.\n\n"
+    "Keluarga korban menolak autopsi dan menerima kejadian ini sebagai musibah.",
+)
+
+TRADE_CORRUPTION = (
+    "Kejati Jambi Tahan Mantan Kepala Dinas Perdagangan dalam Kasus Korupsi Pasar",
+    "JAMBI – Kejaksaan Tinggi Jambi menahan mantan Kepala Dinas Perindustrian dan "
+    "Perdagangan berinisial ZA terkait dugaan korupsi pembangunan pasar tradisional senilai "
+    "Rp12 miliar. Penahanan dilakukan setelah tersangka diperiksa selama delapan jam.\n\n"
+    "Kerugian negara dalam perkara perdagangan dan pembangunan pasar ini ditaksir mencapai "
+    "Rp3,1 miliar.",
+)
+
+FOOTBALL = (
+    "Persijam Tekuk Tamunya 2-1 di Stadion Tri Lomba Juang",
+    "JAMBI – Persijam Jambi meraih kemenangan 2-1 atas tamunya dalam laga lanjutan Liga 3 "
+    "di Stadion Tri Lomba Juang, Sabtu (14/11/2026). Dua gol tuan rumah dicetak pada babak "
+    "kedua.\n\nPelatih Persijam mengatakan anak asuhnya tampil disiplin sepanjang laga.",
+)
+
+STRANGER_HARASSMENT = (
+    "Siswi SMA Dilecehkan Orang Tak Dikenal Saat Pulang Sekolah",
+    "JAMBI – Seorang siswi SMA di Kecamatan Alam Barajo, Kota Jambi, dilecehkan seorang "
+    "pria tak dikenal saat berjalan pulang dari sekolah, Selasa (17/11/2026) siang. Pelaku "
+    "yang mengendarai sepeda motor meraba tubuh korban lalu kabur.\n\n"
+    "Korban didampingi orang tuanya melapor ke Polresta Jambi. Polisi masih memburu pelaku.",
+)
+
+TWO_VICTIMS_TEACHER = (
+    "Dua Korban Pencabulan Guru Ngaji di Batanghari Melapor ke Polisi",
+    "MUARA BULIAN – Polres Batanghari menerima laporan dari dua korban pencabulan yang "
+    "dilakukan seorang guru ngaji di Kecamatan Muara Bulian. Keduanya masih berusia 10 dan "
+    "12 tahun.\n\n"
+    "Pelaku berinisial MS (47) diduga mencabuli murid-muridnya saat mengajar mengaji di "
+    "rumahnya. Polisi telah memeriksa orang tua korban.",
+)
+
+THREE_SUSPECTS_ONE_VICTIM = (
+    "Polisi Tangkap Tiga Pelaku Pemerkosaan Siswi SMA di Bungo",
+    "MUARA BUNGO – Polres Bungo menangkap tiga pelaku pemerkosaan terhadap seorang siswi "
+    "SMA di Kecamatan Pelepat. Ketiga tersangka ditangkap di lokasi berbeda pada Minggu "
+    "(15/11/2026).\n\n"
+    "Korban kini mendapat pendampingan psikolog dari UPTD PPA Kabupaten Bungo.",
+)
+
+NAMED_VICTIM_ONLY = (
+    "Pria Paruh Baya di Tebo Ditangkap karena Cabuli Tetangga",
+    "MUARA TEBO – Polisi menangkap seorang pria berinisial JK (52) yang mencabuli "
+    "tetangganya. Korban berinisial N (13) menceritakan kejadian itu kepada ibunya.\n\n"
+    "Pelaku kini ditahan di Mapolres Tebo untuk pemeriksaan lebih lanjut.",
+)
+
+ENGLISH = (
+    "Police in Jambi foil trafficking of 22 migrant workers",
+    "Police in Jambi province arrested two men suspected of trafficking 22 migrant workers "
+    "to Malaysia on Wednesday, officials said. The workers were about to board a boat at the "
+    "port of Kuala Tungkal when they were stopped.",
+)
+
+ALL_ARTICLES = [
+    TPPO_FOILED,
+    STEPFATHER_ABUSE,
+    WIFE_BEATEN,
+    SCHOOL_BULLYING,
+    FORCED_BEGGING,
+    ABANDONED_BABY,
+    CITY_STATISTICS,
+    TPPO_CAMPAIGN,
+    BAR_FIGHT,
+    CHILD_DROWNED,
+    TRADE_CORRUPTION,
+    FOOTBALL,
+    STRANGER_HARASSMENT,
+    TWO_VICTIMS_TEACHER,
+    THREE_SUSPECTS_ONE_VICTIM,
+    NAMED_VICTIM_ONLY,
+    ENGLISH,
+]
+
+
+# --- relevance and categories -------------------------------------------------------------
+
+
+def test_foiled_trafficking_is_a_tppo_incident(tagger: RuleTagger) -> None:
+    result = tag(tagger, *TPPO_FOILED, published="2026-11-20T08:00:00+07:00")
+    assert result.relevance == "incident"
+    assert "tppo" in result.categories
+    assert result.victims.count == 22
+    assert result.perpetrators.count == 2
+    assert result.perpetrators.relation == "sindikat"
+    assert result.domestic is False
+    assert result.incident_date == "2026-11-18"
+
+
+def test_stepfather_abuse_is_sexual_violence_in_the_family(tagger: RuleTagger) -> None:
+    result = tag(tagger, *STEPFATHER_ABUSE)
+    assert result.relevance == "incident"
+    assert result.categories == ["kekerasan_seksual"]
+    assert set(result.victim_groups) == {"anak", "perempuan"}
+    assert result.victims.count == 1
+    assert result.victims.children == 1
+    assert result.victims.female == 1
+    assert result.perpetrators.relation == "keluarga"
+    assert result.perpetrators.count == 1
+    assert result.domestic is True
+    assert result.incident_date == "2026-11-16"
+
+
+def test_wife_beaten_by_husband_is_domestic_physical_violence(tagger: RuleTagger) -> None:
+    result = tag(tagger, *WIFE_BEATEN)
+    assert result.relevance == "incident"
+    assert "kekerasan_fisik" in result.categories
+    assert "kekerasan_seksual" not in result.categories
+    assert result.victim_groups == ["perempuan"]
+    assert result.perpetrators.relation == "pasangan"
+    assert result.domestic is True
+    assert result.victims.count == 1
+    assert result.victims.female == 1
+    assert result.incident_date == "2026-11-17"  # "kemarin"
+
+
+def test_bullying_is_psychological_violence_by_an_acquaintance(tagger: RuleTagger) -> None:
+    result = tag(tagger, *SCHOOL_BULLYING)
+    assert result.relevance == "incident"
+    assert "kekerasan_psikis" in result.categories
+    assert "anak" in result.victim_groups
+    assert result.perpetrators.relation == "kenalan"
+    assert result.domestic is False
+    assert result.incident_date == "2026-11-13"
+
+
+def test_forced_begging_is_exploitation_of_three_children(tagger: RuleTagger) -> None:
+    result = tag(tagger, *FORCED_BEGGING)
+    assert result.relevance == "incident"
+    assert "eksploitasi" in result.categories
+    assert "anak" in result.victim_groups
+    assert result.victims.count == 3
+    assert result.victims.children == 3
+
+
+def test_abandoned_baby_is_neglect(tagger: RuleTagger) -> None:
+    result = tag(tagger, *ABANDONED_BABY)
+    assert result.relevance == "incident"
+    assert "penelantaran" in result.categories
+    assert "anak" in result.victim_groups
+    # "pada Sabtu pagi" in an article of Wednesday 2026-11-18: the Saturday before.
+    assert result.incident_date == "2026-11-14"
+
+
+def test_statistics_are_aggregate_with_the_forms_they_name(tagger: RuleTagger) -> None:
+    result = tag(tagger, *CITY_STATISTICS)
+    assert result.relevance == "aggregate"
+    assert {"kekerasan_seksual", "kekerasan_fisik", "kekerasan_psikis"} <= set(result.categories)
+    assert "tppo" not in result.categories
+    assert set(result.victim_groups) == {"anak", "perempuan"}
+    assert result.victims.count is None  # 149 is a statistic, not the victims of a case
+    assert result.domestic is None
+    assert result.incident_date is None
+    assert result.perpetrators.relation is None
+
+
+def test_prevention_campaign_is_aggregate_tppo(tagger: RuleTagger) -> None:
+    result = tag(tagger, *TPPO_CAMPAIGN)
+    assert result.relevance == "aggregate"
+    assert "tppo" in result.categories
+
+
+@pytest.mark.parametrize(
+    "article",
+    [BAR_FIGHT, CHILD_DROWNED, TRADE_CORRUPTION, FOOTBALL],
+    ids=["bar-fight-between-men", "child-drowned", "trade-corruption", "football"],
+)
+def test_hard_negatives_are_none(tagger: RuleTagger, article: tuple[str, str]) -> None:
+    result = tag(tagger, *article)
+    assert result.relevance == "none"
+    assert result.categories == []
+    assert result.victim_groups == []
+    assert result.victims.count is None
+    assert result.domestic is None
+    assert result.incident_date is None
+
+
+def test_trade_is_not_trafficking_but_trafficking_in_persons_is(tagger: RuleTagger) -> None:
+    trade = tag(tagger, "Dinas Perdagangan Gelar Pasar Murah", "Perdagangan beras naik.")
+    assert trade.scores["tppo"] < 0.5
+    persons = tag(
+        tagger,
+        "Polisi Ungkap Perdagangan Orang ke Malaysia",
+        "Polisi mengungkap kasus perdagangan orang. Dua korban berhasil dipulangkan.",
+    )
+    assert "tppo" in persons.categories
+    assert persons.relevance == "incident"
+
+
+# --- victims, perpetrators, groups ---------------------------------------------------------
+
+
+def test_stranger_is_orang_asing(tagger: RuleTagger) -> None:
+    result = tag(tagger, *STRANGER_HARASSMENT)
+    assert result.relevance == "incident"
+    assert "kekerasan_seksual" in result.categories
+    assert set(result.victim_groups) == {"anak", "perempuan"}
+    assert result.perpetrators.relation == "orang_asing"
+    assert result.domestic is False
+    assert result.incident_date == "2026-11-17"
+
+
+def test_two_victims_are_counted_and_a_teacher_is_kenalan(tagger: RuleTagger) -> None:
+    result = tag(tagger, *TWO_VICTIMS_TEACHER)
+    assert result.relevance == "incident"
+    assert result.victims.count == 2
+    assert result.perpetrators.relation == "kenalan"
+    assert "anak" in result.victim_groups  # ages 10 and 12
+
+
+def test_the_number_of_suspects_is_not_the_number_of_victims(tagger: RuleTagger) -> None:
+    result = tag(tagger, *THREE_SUSPECTS_ONE_VICTIM)
+    assert result.relevance == "incident"
+    assert result.victims.count == 1  # "seorang siswi"
+    assert result.victims.female == 1
+    assert result.perpetrators.count == 3
+    assert result.incident_date == "2026-11-15"
+
+
+def test_a_victim_named_by_initial_and_age_counts_as_one_child(tagger: RuleTagger) -> None:
+    result = tag(tagger, *NAMED_VICTIM_ONLY)
+    assert result.relevance == "incident"
+    assert result.victims.count == 1
+    assert result.victims.children == 1
+    assert "anak" in result.victim_groups
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_groups"),
+    [
+        ("Seorang perempuan berinisial SA (25) dicabuli majikannya di Kota Jambi.", {"perempuan"}),
+        ("Seorang remaja berinisial RA (16) dianiaya ayah tirinya di Kota Jambi.", {"anak"}),
+        ("Polisi menangkap pria yang menganiaya tetangganya yang berusia 12 tahun.", {"anak"}),
+        ("Polisi menangkap pria yang memperkosa gadis di bawah umur.", {"anak", "perempuan"}),
+    ],
+)
+def test_victim_groups_from_words_and_ages(
+    tagger: RuleTagger, text: str, expected_groups: set[str]
+) -> None:
+    result = tag(tagger, "", text)
+    assert result.relevance == "incident"
+    assert set(result.victim_groups) == expected_groups
+
+
+@pytest.mark.parametrize(
+    ("text", "relation"),
+    [
+        ("Siswi berinisial A (15) dicabuli paman kandungnya hingga hamil.", "keluarga"),
+        ("Seorang anak berusia 8 tahun dianiaya ayah kandungnya di Kerinci.", "keluarga"),
+        ("Seorang gadis berinisial D (17) diperkosa pacarnya di sebuah kos.", "pasangan"),
+        ("Siswi SD berinisial K (9) dicabuli. Pelaku merupakan tetangga korban.", "kenalan"),
+        ("Santriwati berinisial R (14) dicabuli pengasuh pondok pesantren.", "kenalan"),
+        (
+            "Polisi menangkap mucikari berinisial RN (35) yang menjual gadis di bawah umur.",
+            "sindikat",
+        ),
+    ],
+)
+def test_perpetrator_relation(tagger: RuleTagger, text: str, relation: str) -> None:
+    result = tag(tagger, "", text)
+    assert result.relevance == "incident"
+    assert result.perpetrators.relation == relation
+    assert result.domestic is (relation in ("keluarga", "pasangan"))
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+def test_dates_resolve_against_publication(tagger: RuleTagger) -> None:
+    text = "Seorang siswi SMP dicabuli tetangganya. Kejadian itu terjadi pada Rabu (30/12) malam."
+    across_new_year = tag(tagger, "", text, published="2027-01-02T10:00:00+07:00")
+    assert across_new_year.incident_date == "2026-12-30"
+    without_publication = tag(tagger, "", text, published=None)
+    assert without_publication.incident_date is None
+    with_year = text.replace("(30/12)", "(30/12/2026)")
+    assert tag(tagger, "", with_year, published=None).incident_date == "2026-12-30"
+
+
+def test_bare_weekday_is_the_most_recent_such_day(tagger: RuleTagger) -> None:
+    text = "Seorang anak dianiaya ayah tirinya. Peristiwa itu terjadi pada Rabu malam."
+    # 2026-11-18 is a Wednesday: "Rabu" is that very day.
+    assert tag(tagger, "", text, published="2026-11-18").incident_date == "2026-11-18"
+    assert tag(tagger, "", text, published="2026-11-20").incident_date == "2026-11-18"
+
+
+def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
+    text = (
+        "Seorang siswi SD dicabuli pamannya. Pelaku sudah ditahan, kata Kapolres, "
+        "Kamis (19/11/2026)."
+    )
+    assert tag(tagger, "", text).incident_date is None
+
+
+# --- entities, scores, model --------------------------------------------------------------
+
+
+def test_entities_of_the_trafficking_story(tagger: RuleTagger) -> None:
+    result = tag(tagger, *TPPO_FOILED)
+    found = {(entity.label, entity.text) for entity in result.entities}
+    assert ("QUANTITY", "22 orang") in found
+    assert ("QUANTITY", "Rp2.918.000") in found
+    assert ("TIME", "Rabu (18/11/2026)") in found
+    assert ("TIME", "pukul 21.00 WIB") in found
+    assert ("PERSON", "AS") in found
+    assert ("PERSON", "RH") in found
+    assert ("ORGANIZATION", "Polres Tanjung Jabung Barat") in found
+
+
+def test_person_from_bernama(tagger: RuleTagger) -> None:
+    result = tag(tagger, "", "Pelaku bernama Budi Santoso (41) ditangkap di rumahnya.")
+    assert ("PERSON", "Budi Santoso") in {(e.label, e.text) for e in result.entities}
+
+
+@pytest.mark.parametrize("article", ALL_ARTICLES, ids=lambda article: article[0][:30])
+def test_entity_offsets_point_into_their_field(
+    tagger: RuleTagger, article: tuple[str, str]
+) -> None:
+    title, text = article
+    result = tag(tagger, title, text)
+    for entity in result.entities:
+        field = title if entity.field == "title" else text
+        assert field[entity.start : entity.end] == entity.text
+        assert entity.start < entity.end
+
+
+@pytest.mark.parametrize("article", ALL_ARTICLES, ids=lambda article: article[0][:30])
+def test_scores_are_probabilities_that_agree_with_the_decisions(
+    tagger: RuleTagger, article: tuple[str, str]
+) -> None:
+    result = tag(tagger, *article)
+    if result.language != "id":
+        return
+    assert set(result.scores) >= {"incident", "aggregate", *CATEGORIES}
+    assert all(0.0 <= score <= 1.0 for score in result.scores.values())
+    assert (result.scores["incident"] >= 0.5) == (result.relevance == "incident")
+    for category in CATEGORIES:
+        assert (result.scores[category] >= 0.5) == (category in result.categories)
+
+
+def test_model_name_and_version(tagger: RuleTagger) -> None:
+    result = tag(tagger, *TPPO_FOILED)
+    assert result.model.name == "pantau-rules"
+    assert result.model.version == tagger.version
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+[0-9a-f]{8}", tagger.version)
+
+
+def test_editing_the_rules_changes_the_version(tmp_path: Path) -> None:
+    edited = tmp_path / "rules.yaml"
+    shutil.copy(DEFAULT_RULES_PATH, edited)
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# an analyst's note\n")
+    assert RuleTagger(edited).version != RuleTagger().version
+
+
+def test_a_rule_with_a_capturing_group_is_rejected(tmp_path: Path) -> None:
+    broken = tmp_path / "rules.yaml"
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    broken.write_text(text.replace("'mucikari|muncikari|germo'", "'(mucikari)'", 1))
+    with pytest.raises(ValueError, match="capturing group"):
+        RuleTagger(broken)
+
+
+# --- language and robustness ----------------------------------------------------------------
+
+
+def test_english_is_not_tagged(tagger: RuleTagger) -> None:
+    result = tag(tagger, *ENGLISH)
+    assert result.language == "en"
+    assert result.relevance == "none"
+    assert result.categories == []
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n  ", "...", "\x00\x01\x02"])
+def test_empty_and_wordless_articles_are_none(tagger: RuleTagger, text: str) -> None:
+    result = tag(tagger, "", text)
+    assert result.relevance == "none"
+    assert result.categories == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siswi\x00 SMP\x1b[31m dicabuli\x07 ayah tirinya\r\n di Jambi.",
+        "İstri dianiaya suaminya 💔 di Jambi ‮ berinisial ǅA (30) \u200b\u200d",
+        "Bocah dianiaya \ud800 ayah tirinya \udfff di Kota Jambi.",
+        "ﾊﾟﾝﾀｳ ＰＭＩ　ilegal ２２ orang digagalkan",
+    ],
+    ids=["control-characters", "odd-unicode", "lone-surrogates", "fullwidth"],
+)
+def test_odd_text_never_crashes(tagger: RuleTagger, text: str) -> None:
+    result = tag(tagger, text[:20], text)
+    for entity in result.entities:
+        field = text[:20] if entity.field == "title" else text
+        assert field[entity.start : entity.end] == entity.text
+
+
+def test_two_megabytes_of_text(tagger: RuleTagger) -> None:
+    paragraph = STEPFATHER_ABUSE[1] + "\n\n"
+    text = (paragraph * (2_000_000 // len(paragraph) + 1))[:2_000_000]
+    result = tag(tagger, STEPFATHER_ABUSE[0], text)
+    assert result.relevance == "incident"
+    for entity in result.entities:
+        assert text[entity.start : entity.end] == entity.text if entity.field == "text" else True
+
+
+# --- real data: loose floors (the measured numbers are reported, not pinned) ---------------
+
+
+@pytest.mark.slow
+def test_most_real_child_abuse_articles_are_tagged(tagger: RuleTagger, data_dir: Path) -> None:
+    path = data_dir / "incidents" / "child-abuse-news.dev.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    results = [
+        tagger.tag(
+            ArticleIn(id=r["id"], title=r["title"], text=r["text"], published=r["published"])
+        )
+        for r in rows
+    ]
+    relevant = [r for r in results if r.relevance != "none"]
+    with_children = [r for r in relevant if "anak" in r.victim_groups]
+    assert len(relevant) >= 0.8 * len(rows)
+    assert len(with_children) >= 0.8 * len(rows)
+
+
+@pytest.mark.slow
+def test_most_general_news_is_none(tagger: RuleTagger, data_dir: Path) -> None:
+    files = sorted((data_dir / "news" / "click-id").glob("*.csv"))
+    if not files:
+        pytest.skip("click-id news not available")
+    csv.field_size_limit(10**8)
+    articles: list[dict[str, str]] = []
+    for path in files:
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            articles.extend(csv.DictReader(handle))
+    sample = random.Random(20261118).sample(articles, min(400, len(articles)))
+    results = [
+        tagger.tag(ArticleIn(id=str(i), title=a["title"] or "", text=a["content"] or ""))
+        for i, a in enumerate(sample)
+    ]
+    none_share = sum(r.relevance == "none" for r in results) / len(results)
+    assert none_share >= 0.9

@@ -207,10 +207,14 @@ def number_before(text: str, end: int) -> tuple[int, int] | None:
     >>> number_before(text, text.index("korban"))
     (4, 22)
     """
+    if end <= 0 or not text[end - 1].isspace():
+        return None
+    # Fast path: most nouns have no number before them; look at the last word first.
+    last_words = text[max(0, end - 24) : end].split()
+    if not last_words or not _could_be_number(last_words[-1]):
+        return None
     window_start = max(0, end - _LOOK_BACK_CHARS)
     window = text[window_start:end]
-    if not window or not window[-1].isspace():
-        return None
     tokens = [(m.start() + window_start, m.group().lower()) for m in _TOKEN.finditer(window)]
     if tokens and window_start > 0 and not text[window_start - 1].isspace():
         tokens = tokens[1:]  # cut by the window: not a whole word
@@ -246,3 +250,8 @@ def _without_opening_mark(start: int, word: str) -> tuple[int, str]:
     """'(22' -> '22', ',dua' -> 'dua', with the start moved past the mark."""
     bare = word.lstrip(_OPENING_PUNCTUATION)
     return start + len(word) - len(bare), bare
+
+
+def _could_be_number(word: str) -> bool:
+    bare = word.lower().lstrip(_OPENING_PUNCTUATION)
+    return bare[:1].isdigit() or bare in NUMBER_WORDS or bare in COLLECTIVES

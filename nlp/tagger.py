@@ -498,8 +498,12 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         context_free_relations=frozenset(
             relation for relation, r in spec.relations.items() if r.context_free
         ),
-        passive_context=TriggeredRegex(re.compile(_whole_words(context.passive), re.I)),
-        active_context=TriggeredRegex(re.compile(_whole_words(context.active), re.I)),
+        passive_context=TriggeredRegex(
+            re.compile(_whole_words(context.passive), _rule_flags(context.passive))
+        ),
+        active_context=TriggeredRegex(
+            re.compile(_whole_words(context.active), _rule_flags(context.active))
+        ),
         context_window=context.window,
         domestic_cues=PatternSet(spec.domestic_cues),
         victim_nouns=PatternSet([noun.pattern for noun in spec.victim_nouns]),
@@ -548,7 +552,10 @@ MONTHS: Final[dict[str, int]] = {
     **dict.fromkeys(("november", "nopember", "nov"), 11),
     **dict.fromkeys(("desember", "des"), 12),
 }
+# Most fixed patterns run on the lower-cased text (faster without IGNORECASE, same offsets);
+# those that need capitals (a weekday that is not "minggu" = week, names) run on the original.
 _WEEKDAY = r"(?:Senin|Selasa|Rabu|Kamis|Jum'?at|Sabtu|Minggu)"
+_WEEKDAY_LOWER = _WEEKDAY.lower()
 _MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"
 _PARTS_OF_DAY = r"(?:pagi|siang|sore|malam|dini\s+hari|subuh|petang)"
 _PART_OF_DAY = rf"(?:\s+{_PARTS_OF_DAY}(?!\w))?"
@@ -556,17 +563,15 @@ _PART_OF_DAY = rf"(?:\s+{_PARTS_OF_DAY}(?!\w))?"
 # "Rabu (18/11/2026)", "Senin, (16/11) malam", "(13/12)".
 NUMERIC_DATE: Final = TriggeredRegex(
     re.compile(
-        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?\(\s*(?P<d>\d{{1,2}})\s*/\s*"
-        rf"(?P<m>\d{{1,2}})(?:\s*/\s*(?P<y>\d{{4}}|\d{{2}}))?\s*\){_PART_OF_DAY}",
-        re.IGNORECASE,
+        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY_LOWER})\s*,?\s*)?\(\s*(?P<d>\d{{1,2}})\s*/\s*"
+        rf"(?P<m>\d{{1,2}})(?:\s*/\s*(?P<y>\d{{4}}|\d{{2}}))?\s*\){_PART_OF_DAY}"
     )
 )
 # "Rabu, 18 November 2026", "18 Nov 2026", "18 November".
 LONG_DATE: Final = TriggeredRegex(
     re.compile(
-        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY})\s*,?\s*)?(?<![\d.,])(?P<d>\d{{1,2}})\s+"
-        rf"(?P<mon>{_MONTH})\.?(?!\w)(?:\s+(?P<y>\d{{4}})(?!\w))?{_PART_OF_DAY}",
-        re.IGNORECASE,
+        rf"(?:(?<!\w)(?P<wd>{_WEEKDAY_LOWER})\s*,?\s*)?(?<![\d.,])(?P<d>\d{{1,2}})\s+"
+        rf"(?P<mon>{_MONTH})\.?(?!\w)(?:\s+(?P<y>\d{{4}})(?!\w))?{_PART_OF_DAY}"
     )
 )
 # A weekday on its own, capitalised ("minggu" is also "week"), where a date is expected:
@@ -578,30 +583,26 @@ BARE_WEEKDAY: Final = TriggeredRegex(
         rf"|(?<!\w)(?P<wd2>{_WEEKDAY})\s+{_PARTS_OF_DAY}(?!\w)"
     )
 )
-YESTERDAY: Final = TriggeredRegex(
-    re.compile(r"(?<!\w)kemarin(?!\w)(?:\s+lusa(?!\w))?", re.IGNORECASE)
-)
+YESTERDAY: Final = TriggeredRegex(re.compile(r"(?<!\w)kemarin(?!\w)(?:\s+lusa(?!\w))?"))
 CLOCK_TIME: Final = TriggeredRegex(
-    re.compile(r"(?<!\w)pukul\s+\d{1,2}[.:]\d{2}(?:\s*(?:WIB|WITA|WIT)(?!\w))?", re.IGNORECASE)
+    re.compile(r"(?<!\w)pukul\s+\d{1,2}[.:]\d{2}(?:\s*(?:wib|wita|wit)(?!\w))?")
 )
 
-# Context words around a date candidate (searched in 60 characters before it). Dates of
+# Context words around a date candidate (in the 60 lower-cased characters before it). Dates of
 # statements and trials are not the date of the incident; "terjadi pada" and an arrest are.
 _DATE_EVENT_CONTEXT: Final = re.compile(
     r"terjadi|kejadian|peristiwa|insiden|ditangkap|diamankan|dibekuk|diringkus|digagalkan|"
     r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
-    r"diperkosa|dianiaya|dibuang|berangkat|diberangkatkan|sekitar pukul|malam itu|saat itu",
-    re.IGNORECASE,
+    r"diperkosa|dianiaya|dibuang|berangkat|diberangkatkan|sekitar pukul|malam itu|saat itu"
 )
 _DATE_STATEMENT_CONTEXT: Final = re.compile(
     r"(?<!\w)(?:kata|ujar|ucap|ungkap|jelas|terang|tutur|sebut|tegas|imbuh|papar|katanya|"
     r"ujarnya|dihubungi|dikonfirmasi|ditemui|keterangan|konferensi pers|rilis|menjelaskan|"
     r"mengatakan|dikutip|diakses|mengungkapkan|dimintai|wawancara|menyampaikan|disampaikan)"
-    r"(?!\w)",
-    re.IGNORECASE,
+    r"(?!\w)"
 )
 _DATE_TRIAL_CONTEXT: Final = re.compile(
-    r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan", re.IGNORECASE
+    r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan"
 )
 
 # Ages. "(14)" after a capitalised word or initial; "berusia 14 tahun"; "Bocah 7 Tahun".
@@ -616,31 +617,24 @@ AGE_IN_WORDS: Final = TriggeredRegex(
         r"(?<!\w)(?:(?:berusia|berumur|usia(?:nya)?|umur(?:nya)?)\s+(?:sekitar\s+|baru\s+|masih\s+)?"
         r"|(?:anak|bocah|balita|siswi|siswa|remaja|gadis|korban|santri|santriwati|pelajar|abg)"
         rf"\s+(?:\w+\s+)?)(?P<age>\d{{1,2}}|{NUMBER_PATTERN})\s+tahun(?!\w)"
-        r"(?!\s+(?:penjara|kurungan|hukuman|bui|lalu|silam|terakhir|lamanya|yang\s+lalu))",
-        re.IGNORECASE,
+        r"(?!\s+(?:penjara|kurungan|hukuman|bui|lalu|silam|terakhir|lamanya|yang\s+lalu))"
     )
 )
 
 # Persons named in the article: "berinisial AS (30) dan RH", "bernama Budi Santoso".
-_INITIALS_INTRO: Final = TriggeredRegex(
-    re.compile(r"(?<!\w)(?:berinisial|inisial)\s+", re.IGNORECASE)
-)
-_NAME_INTRO: Final = TriggeredRegex(re.compile(r"(?<!\w)bernama\s+", re.IGNORECASE))
+_INITIALS_INTRO: Final = TriggeredRegex(re.compile(r"(?<!\w)(?:berinisial|inisial)\s+"))
+_NAME_INTRO: Final = TriggeredRegex(re.compile(r"(?<!\w)bernama\s+"))
 _INITIALS: Final = re.compile(r"[A-Z]{1,4}(?:\.[A-Z]{1,3})*(?!\w)")
 _NAME: Final = re.compile(r"[A-Z][a-z'’]+(?:[ \t]+[A-Z][a-z'’]+){0,3}(?!\w)")
 _AGE_AFTER_NAME: Final = re.compile(r"\s*\(\s*(?P<age>\d{1,2})\s*(?:th|thn|tahun)?\s*\)")
 _LIST_SEPARATOR: Final = re.compile(r"\s*(?:,\s*(?:dan\s+|serta\s+)?|dan\s+|serta\s+|&\s*)")
 _VICTIM_NAMED: Final = TriggeredRegex(
-    re.compile(
-        r"(?<!\w)korban(?:nya)?,?\s+(?:\w+\s+){0,2}?(?:berinisial|inisial|bernama)\s+",
-        re.IGNORECASE,
-    )
+    re.compile(r"(?<!\w)korban(?:nya)?,?\s+(?:\w+\s+){0,2}?(?:berinisial|inisial|bernama)\s+")
 )
 _PERPETRATOR_NAMED: Final = TriggeredRegex(
     re.compile(
         r"(?<!\w)(?:pelaku|tersangka|terdakwa)(?:nya)?,?\s+(?:\w+\s+){0,2}?"
-        r"(?:berinisial|inisial|bernama)\s+",
-        re.IGNORECASE,
+        r"(?:berinisial|inisial|bernama)\s+"
     )
 )
 # "korban sebanyak 5 orang": the number follows the noun (matched at the noun's end).
@@ -665,9 +659,8 @@ _PARENT_OF_COUNT: Final = re.compile(
 
 QUANTITY_MONEY: Final = TriggeredRegex(
     re.compile(
-        r"(?<!\w)Rp\.?\s?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
-        r"(?:\s*(?:ribu|juta|miliar|milyar|triliun)(?!\w))?",
-        re.IGNORECASE,
+        r"(?<!\w)rp\.?\s?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+        r"(?:\s*(?:ribu|juta|miliar|milyar|triliun)(?!\w))?"
     )
 )
 # Units after a number ("22 orang", "dua korban", "14 tahun"): QUANTITY entities.
@@ -676,8 +669,7 @@ QUANTITY_UNIT: Final = TriggeredRegex(
         r"(?<!\w)(?:orang|anak|korban|pelaku|tersangka|pmi|cpmi|tki|tkw|siswi|siswa|santri|"
         r"santriwati|bocah|balita|bayi|perempuan|wanita|pria|warga|wni|kasus|persen|unit|kg|"
         r"kilogram|gram|hari|bulan|minggu|pekan|jam|menit|tahun|kali|lembar|butir|paket|ekor)"
-        r"(?!\w)",
-        re.IGNORECASE,
+        r"(?!\w)"
     )
 )
 # Number words that are an article ("seorang siswi" = "a schoolgirl"), not a quantity.
@@ -1069,7 +1061,7 @@ class RuleTagger:
                 if found is not None:
                     return found[1]
         for field in fields:
-            named = _PERPETRATOR_NAMED.first(field.original, field.index)
+            named = _PERPETRATOR_NAMED.first(field.lowered, field.index)
             if named:
                 return len(_named_list(field.original, named.end())) or None
         return None
@@ -1097,7 +1089,7 @@ class RuleTagger:
     def _named_victims(self, fields: Sequence[FieldText]) -> Victims | None:
         """'korban berinisial M (14)', 'korban, AS (12) dan RH (10)'."""
         for field in fields:
-            introduction = _VICTIM_NAMED.first(field.original, field.index)
+            introduction = _VICTIM_NAMED.first(field.lowered, field.index)
             if not introduction:
                 continue
             named = _named_list(field.original, introduction.end())
@@ -1280,24 +1272,24 @@ class DateMention:
 def _date_mentions(field: FieldText, published: date | None) -> list[DateMention]:
     """Every date-like mention in a field, resolved against the publication date."""
     mentions: list[DateMention] = []
-    text, index = field.original, field.index
-    for match in NUMERIC_DATE.matches(text, index):
+    original, lowered, index = field.original, field.lowered, field.index
+    for match in NUMERIC_DATE.matches(lowered, index):
         value = _resolve_day(
             int(match.group("d")), int(match.group("m")), match.group("y"), published
         )
         mentions.append(DateMention(match.start(), match.end(), value))
-    for match in LONG_DATE.matches(text, index):
+    for match in LONG_DATE.matches(lowered, index):
         month = MONTHS[match.group("mon").lower()]
         value = _resolve_day(int(match.group("d")), month, match.group("y"), published)
         mentions.append(DateMention(match.start(), match.end(), value))
-    for match in BARE_WEEKDAY.matches(text, index):
+    for match in BARE_WEEKDAY.matches(original, index):
         weekday = WEEKDAYS[(match.group("wd") or match.group("wd2")).lower()]
         value = None
         if published is not None:
             value = published - timedelta(days=(published.weekday() - weekday) % 7)
         mentions.append(DateMention(match.start(), match.end(), value))
-    for match in YESTERDAY.matches(text, index):
-        days_back = 2 if "lusa" in match.group().lower() else 1
+    for match in YESTERDAY.matches(lowered, index):
+        days_back = 2 if "lusa" in match.group() else 1
         value = published - timedelta(days=days_back) if published else None
         mentions.append(DateMention(match.start(), match.end(), value))
     kept: list[DateMention] = []
@@ -1344,7 +1336,7 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
         for mention in _date_mentions(field, published):
             if mention.value is None or (published is not None and mention.value > published):
                 continue
-            left = field.original[max(0, mention.start - 60) : mention.start]
+            left = field.lowered[max(0, mention.start - 60) : mention.start]
             score = 0.0
             if _DATE_EVENT_CONTEXT.search(left):
                 score += 2.0
@@ -1390,26 +1382,28 @@ def _leftmost_longest(span: tuple[int, int, EntityLabel]) -> tuple[int, int]:
 def _entity_spans(
     field: FieldText, location_patterns: re.Pattern[str] | None
 ) -> Iterator[tuple[int, int, EntityLabel]]:
-    text, index = field.original, field.index
-    for match in QUANTITY_MONEY.matches(text, index):
+    original, lowered, index = field.original, field.lowered, field.index
+    for match in QUANTITY_MONEY.matches(lowered, index):
         yield match.start(), match.end(), "QUANTITY"
-    for match in QUANTITY_UNIT.matches(text, index):
-        found = _count_before(field.lowered, match.start())
-        if found is not None and field.lowered[found[0] : match.start()].strip() not in (
+    for match in QUANTITY_UNIT.matches(lowered, index):
+        found = _count_before(lowered, match.start())
+        if found is not None and lowered[found[0] : match.start()].strip() not in (
             _ARTICLE_NUMBERS
         ):
             yield found[0], match.end(), "QUANTITY"
-    for regex in (NUMERIC_DATE, LONG_DATE, BARE_WEEKDAY, CLOCK_TIME):
-        for match in regex.matches(text, index):
+    for regex in (NUMERIC_DATE, LONG_DATE, CLOCK_TIME):
+        for match in regex.matches(lowered, index):
             yield match.start(), match.end(), "TIME"
+    for match in BARE_WEEKDAY.matches(original, index):
+        yield match.start(), match.end(), "TIME"
     for intro in (_INITIALS_INTRO, _NAME_INTRO):
-        for match in intro.matches(text, index):
-            for start, end, _ in _named_list(text, match.end()):
+        for match in intro.matches(lowered, index):
+            for start, end, _ in _named_list(original, match.end()):
                 yield start, end, "PERSON"
-    for match in ORGANIZATION.matches(text, index):
+    for match in ORGANIZATION.matches(original, index):
         yield match.start(), match.end(), "ORGANIZATION"
     if location_patterns is not None:
-        for match in location_patterns.finditer(text):
+        for match in location_patterns.finditer(original):
             yield match.start(), match.end(), "LOCATION"
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from nlp.tagger import DEFAULT_RULES_PATH, RuleTagger
+from nlp.tagger import (
+    DEFAULT_RULES_PATH,
+    RuleTagger,
+    TriggeredRegex,
+    TriggerFinder,
+    TriggerIndex,
+    required_literals,
+)
 from pantau.models import CATEGORIES, ArticleIn, TaggedArticle
 
 
@@ -489,6 +496,43 @@ def test_a_rule_with_a_capturing_group_is_rejected(tmp_path: Path) -> None:
     broken.write_text(text.replace("'mucikari|muncikari|germo'", "'(mucikari)'", 1))
     with pytest.raises(ValueError, match="capturing group"):
         RuleTagger(broken)
+
+
+# --- the fast matcher ------------------------------------------------------------------------
+
+
+def test_required_literals() -> None:
+    assert required_literals(re.compile(r"(?<!\w)(?:\w*cabul\w*)(?!\w)")) == ("cabul",)
+    assert required_literals(re.compile(r"perdagangan (?:orang|manusia)")) == ("perdagangan ",)
+    assert required_literals(re.compile(r"(?:di|ter)?perkosa|rudapaksa")) == (
+        "perkosa",
+        "rudapaksa",
+    )
+    assert required_literals(re.compile(r"\d+ orang|anak")) == (" orang", "anak")
+    assert required_literals(re.compile(r"\w+|anak")) is None  # one branch has no literal
+
+
+def test_windowed_search_finds_exactly_what_a_full_scan_finds(tagger: RuleTagger) -> None:
+    rules = tagger.rules
+    pattern_sets = [
+        *(weighted.patterns for weighted in rules.categories.values()),
+        rules.topic.patterns,
+        rules.incident_cues.patterns,
+        rules.aggregate_cues.patterns,
+        rules.relation_words,
+        *rules.victim_cues.values(),
+    ]
+    regexes: list[TriggeredRegex] = [r for s in pattern_sets for r in s.regexes]
+    regexes += [rules.passive_context, rules.active_context]
+    finder = TriggerFinder(t for regex in regexes for t in regex.triggers or ())
+    for title, text in ALL_ARTICLES:
+        for field in (title, text, text * 3):
+            lowered = field.lower()
+            for index in (TriggerIndex(lowered, finder), TriggerIndex(lowered)):
+                for regex in regexes:
+                    windowed = [m.span() for m in regex.matches(lowered, index)]
+                    full = [m.span() for m in regex.regex.finditer(lowered)]
+                    assert windowed == full, regex.regex.pattern
 
 
 # --- language and robustness ----------------------------------------------------------------

@@ -77,11 +77,8 @@ def run_crawl(
     if output is None:
         with ArticleStore(settings.store_path) as store:
             known = {s.name: store.known_urls(s.label) for s in sources}
-    # Scrapy's own INFO lines (versions, settings, stats dumps) drown the report; failures
-    # are in the report, so its tracebacks are cut to their message.
-    logging.getLogger("scrapy").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_short_scrapy_errors)
+        handler.addFilter(_quiet_scrapy)
     process = CrawlerProcess(scrapy_settings(settings, output))
     crawlers: list[tuple[SourceConfig, Crawler]] = []
     for source in sources:
@@ -98,11 +95,16 @@ def run_crawl(
     return [_report(source, crawler) for source, crawler in crawlers]
 
 
-def _short_scrapy_errors(record: logging.LogRecord) -> bool:
-    if record.name.startswith(("scrapy", "twisted")):
-        record.exc_info = None
-        record.exc_text = None
-    return True
+def _quiet_scrapy(record: logging.LogRecord) -> bool:
+    """Scrapy's own INFO lines (versions, settings, stats dumps) drown the crawl report, and
+    its tracebacks repeat what the report says; `pantau -v` shows them all."""
+    if not record.name.startswith(("scrapy", "twisted")):
+        return True
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return True
+    record.exc_info = None
+    record.exc_text = None
+    return record.levelno >= logging.WARNING
 
 
 def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:

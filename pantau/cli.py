@@ -148,14 +148,15 @@ def _sources(settings: Settings, names: list[str] | None) -> list[SourceConfig]:
 
 
 def _print_crawl_reports(reports: list[Any]) -> None:
+    width = max([len("source"), *(len(r.source) for r in reports)]) + 2
     typer.echo("\nCrawl report")
     typer.echo(
-        f"  {'source':<16}{'status':<9}{'pages':>6}{'new':>6}{'upd':>6}{'same':>6}"
+        f"  {'source':<{width}}{'status':<9}{'pages':>6}{'new':>6}{'upd':>6}{'same':>6}"
         f"{'dup':>6}{'fail':>6}"
     )
     for r in reports:
         typer.echo(
-            f"  {r.source:<16}{r.status:<9}{r.pages_fetched:>6}{r.new:>6}{r.updated:>6}"
+            f"  {r.source:<{width}}{r.status:<9}{r.pages_fetched:>6}{r.new:>6}{r.updated:>6}"
             f"{r.unchanged:>6}{r.duplicates:>6}{r.failed:>6}"
         )
         for reason, count in sorted(r.failures.items(), key=lambda kv: -kv[1]):
@@ -387,6 +388,13 @@ def _run_pipeline(settings: Settings, sources: list[SourceConfig]) -> None:
     typer.echo(f"Done in {summary.seconds:.1f} s (run {summary.run_id}).")
     typer.echo('\nSearch with:  pantau search "perdagangan orang"   (pantau search --help)')
     _save_report(settings, "run", summary.as_dict())
+    if any(r.finish_reason == "shutdown" for r in summary.sources):
+        typer.echo(
+            "\npantau: the crawl was interrupted; what was fetched is stored, tagged and "
+            "indexed — run it again to finish",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if summary.failed_sources:
         names = ", ".join(r.source for r in summary.failed_sources)
         typer.echo(f"\npantau: could not crawl {names}; see the report above", err=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,56 @@ def test_tag_reports_bad_lines_and_exits_3(tmp_path: Path) -> None:
     assert out[1]["id"] is None and out[1]["error"]
     assert out[2]["id"] == "b" and out[2]["error"]
     assert "line 2" in result.stderr and "line 3" in result.stderr
+
+
+def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes(tmp_path: Path) -> None:
+    site = DemoSite("jambiekspres").start()
+    site.article_delay = 0.4
+    config = tmp_path / "pantau.toml"
+    config.write_text(
+        "[crawl]\ndownload_delay = 0\nautothrottle = false\nconcurrent_per_domain = 1\n"
+        '[[sources]]\nname = "je"\nlabel = "Jambi Ekspres"\nspider = "disway"\n'
+        f'url = "{site.base_url}"\ncategories = ["kriminal", "jambi", "ekonomi", "olahraga"]\n',
+        encoding="utf-8",
+    )
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PANTAU_DATA_DIR": str(data_dir), "PANTAU_CONFIG": str(config)}
+    try:
+        process = subprocess.Popen(
+            [*PANTAU, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            store = data_dir / "pantau.sqlite"
+            if store.exists():
+                try:
+                    count = (
+                        sqlite3.connect(store)
+                        .execute("SELECT count(*) FROM articles")
+                        .fetchone()[0]
+                    )
+                except sqlite3.OperationalError:
+                    count = 0
+                if count >= 2:
+                    break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr[-2000:]
+        assert "Traceback" not in stderr
+        db = sqlite3.connect(data_dir / "pantau.sqlite")
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        interrupted = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert 2 <= interrupted < len(site.articles)
+
+        site.article_delay = 0
+        rerun = pantau("run", data_dir=data_dir, config=config)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+    finally:
+        site.stop()
+    db = sqlite3.connect(data_dir / "pantau.sqlite")
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == len(site.articles)
+    assert db.execute("SELECT count(DISTINCT canonical_url) FROM articles").fetchone()[0] == len(
+        site.articles
+    )
+    assert db.execute("SELECT count(*) FROM tags").fetchone()[0] == len(site.articles)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -186,6 +187,8 @@ class DemoSite:
         # Paths answered with this status instead of the page: the tests' way to make a
         # site fail ("*" for every path).
         self.failures: dict[str, int] = {}
+        # Seconds to wait before answering article pages: a slow site, for interrupt tests.
+        self.article_delay = 0.0
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -326,6 +329,10 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
         server_version = "PantauDemo/1.0"
 
         def do_GET(self) -> None:
+            if site.article_delay and any(
+                self.path.startswith("/" + a.path) for a in site.articles
+            ):
+                time.sleep(site.article_delay)
             response = site.respond(self.path)
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)

@@ -79,6 +79,32 @@ MIGRATIONS: list[str] = [
         summary TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: what the crawl, index and flow stages build on (revisions of updated articles,
+    # story clusters of syndicated copies, the index outbox).
+    """
+    ALTER TABLE articles ADD COLUMN story_id TEXT;
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE TABLE article_revisions (
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        revision INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    );
+    CREATE TABLE article_signatures (
+        article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        signature BLOB NOT NULL
+    );
+    CREATE TABLE index_outbox (
+        article_id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    """,
 ]
 
 

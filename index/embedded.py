@@ -27,6 +27,7 @@ from index.query import ParsedQuery, TextClause, parse_query
 from nlp.analysis import analyze
 from nlp.gazetteer import load_gazetteer
 from pantau.models import Region
+from pantau.sqlite import connect, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -86,11 +87,7 @@ def match_expression(groups: list[list[TextClause]]) -> str:
 class EmbeddedIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path)
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -107,8 +104,7 @@ class EmbeddedIndex:
     def upsert(self, documents: list[IndexDocument]) -> int:
         """Add or replace documents by id, all in one transaction."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             for doc in documents:
                 self._delete_one(doc.id)
                 cursor = db.execute(
@@ -139,21 +135,11 @@ class EmbeddedIndex:
                     for value in getattr(doc, attribute)
                 ]
                 db.executemany("INSERT OR IGNORE INTO doc_values VALUES (?, ?, ?)", values)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return len(documents)
 
     def delete(self, ids: list[str]) -> int:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            deleted = sum(self._delete_one(doc_id) for doc_id in ids)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return deleted
+        with transaction(self._db):
+            return sum(self._delete_one(doc_id) for doc_id in ids)
 
     def _delete_one(self, doc_id: str) -> int:
         row = self._db.execute("SELECT rowid FROM docs WHERE id = ?", (doc_id,)).fetchone()

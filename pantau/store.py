@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pantau.models import ExtractedArticle, TaggedArticle
+from pantau.sqlite import connect, transaction
 
 # Each entry moves the schema from version i to i+1. Never edit a released migration:
 # append a new one.
@@ -144,12 +145,7 @@ class ArticleStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db = connect(path)
         self._migrate()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -214,7 +210,7 @@ class ArticleStore:
         article_id = article.id
         digest = article.content_hash
         now = utc_now()
-        with self._transaction():
+        with transaction(self._db):
             existing = self._db.execute(
                 "SELECT content_hash FROM articles WHERE id = ?", (article_id,)
             ).fetchone()
@@ -397,21 +393,3 @@ class ArticleStore:
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [{**dict(row), "summary": json.loads(row["summary"])} for row in rows.fetchall()]
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (KeyboardInterrupt included)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -478,5 +478,62 @@ def status() -> None:
             )
 
 
+eval_app = typer.Typer(help="Measure the models against gold labels.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("tag")
+def eval_tag(
+    gold: Annotated[
+        str,
+        typer.Option(
+            help="Gold JSONL (article fields plus a 'gold' object), or 'demo' for the "
+            "bundled demo articles (fictional: a smoke test, not a held-out set)."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score `pantau tag` field by field: relevance (accuracy, macro-F1, confusion matrix,
+    incident precision/recall), forms, victim groups, domestic, relation, victims count and
+    primary location (kabupaten/kota and province)."""
+    from nlp.evaluate import evaluate, format_report, read_gold
+    from nlp.tagger import RuleTagger
+
+    if gold == "demo":
+        pairs = list(_demo_gold())
+    else:
+        with _open_in(gold) as handle:
+            try:
+                pairs = list(read_gold(handle))
+            except ValueError as exc:
+                typer.echo(f"pantau eval: {exc}", err=True)
+                raise typer.Exit(EXIT_CONFIG) from exc
+    tagger = RuleTagger()
+    result = evaluate((labels, tagger.tag(article)) for article, labels in pairs)
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_report(result))
+
+
+def _demo_gold() -> Iterator[tuple[Any, dict[str, Any]]]:
+    from crawlers.demo_site.server import load_articles
+    from pantau.models import ArticleIn
+
+    for article in load_articles():
+        labels = dict(article.gold)
+        labels.pop("victim_names", None)
+        relation = labels.pop("perpetrator_relation", None)
+        if relation is not None:
+            labels["perpetrator_relation"] = relation
+        text = "\n\n".join(article.paragraphs)
+        yield (
+            ArticleIn(
+                id=str(article.id),
+                title=article.title,
+                text=f"{article.city} - {text}",
+                published=article.published.isoformat(),
+            ),
+            labels,
+        )
+
+
 def main() -> None:
     app()

@@ -1,0 +1,237 @@
+"""`pantau eval tag`: how well the tagger agrees with gold labels, field by field.
+
+Gold files are JSONL: an article (the input contract's fields) plus a `gold` object with
+any of `relevance`, `categories`, `victim_groups`, `domestic`, `victims_count`,
+`perpetrator_relation`, `primary_location` (a Kemendagri code; scored only for articles
+whose gold relevance is not `none`). A field a gold record does
+not carry is not scored for that record, so partially labelled sets (such as the
+child-abuse set, whose gold says only `victim_groups_include`, `domestic` and
+`perpetrator_relation`) are scored on what they know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pantau.models import CATEGORIES, ArticleIn, TaggedArticle
+
+RELEVANCE_LABELS = ("incident", "aggregate", "none")
+GROUPS = ("anak", "perempuan")
+
+
+@dataclass
+class SetScores:
+    """Per-label true/false positives and false negatives for a multi-label field."""
+
+    labels: tuple[str, ...]
+    tp: Counter[str] = field(default_factory=Counter)
+    fp: Counter[str] = field(default_factory=Counter)
+    fn: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+
+    def add(self, gold: set[str], predicted: set[str]) -> None:
+        self.records += 1
+        for label in self.labels:
+            if label in gold and label in predicted:
+                self.tp[label] += 1
+            elif label in predicted:
+                self.fp[label] += 1
+            elif label in gold:
+                self.fn[label] += 1
+
+    def f1(self, label: str) -> float:
+        return _f1(self.tp[label], self.fp[label], self.fn[label])
+
+    @property
+    def micro_f1(self) -> float:
+        return _f1(sum(self.tp.values()), sum(self.fp.values()), sum(self.fn.values()))
+
+    @property
+    def macro_f1(self) -> float:
+        present = [label for label in self.labels if self.tp[label] + self.fn[label] > 0]
+        return sum(self.f1(label) for label in present) / len(present) if present else 0.0
+
+
+@dataclass
+class Agreement:
+    correct: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.total += 1
+        self.correct += int(ok)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+@dataclass
+class TagEvaluation:
+    articles: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (gold, predicted)
+    categories: SetScores = field(default_factory=lambda: SetScores(CATEGORIES))
+    victim_groups: SetScores = field(default_factory=lambda: SetScores(GROUPS))
+    domestic: Agreement = field(default_factory=Agreement)
+    relation: Agreement = field(default_factory=Agreement)
+    victims_count: Agreement = field(default_factory=Agreement)
+    location_regency: Agreement = field(default_factory=Agreement)
+    location_province: Agreement = field(default_factory=Agreement)
+
+    def relevance_accuracy(self) -> float:
+        total = sum(self.confusion.values())
+        return sum(n for (g, p), n in self.confusion.items() if g == p) / total if total else 0.0
+
+    def relevance_f1(self, label: str) -> float:
+        tp = self.confusion[(label, label)]
+        fp = sum(n for (g, p), n in self.confusion.items() if p == label and g != label)
+        fn = sum(n for (g, p), n in self.confusion.items() if g == label and p != label)
+        return _f1(tp, fp, fn)
+
+    def relevance_macro_f1(self) -> float:
+        present = [lbl for lbl in RELEVANCE_LABELS if any(g == lbl for g, _ in self.confusion)]
+        return sum(self.relevance_f1(lbl) for lbl in present) / len(present) if present else 0.0
+
+    def incident_precision_recall(self) -> tuple[float, float]:
+        tp = self.confusion[("incident", "incident")]
+        fp = sum(n for (g, p), n in self.confusion.items() if p == "incident" and g != "incident")
+        fn = sum(n for (g, p), n in self.confusion.items() if g == "incident" and p != "incident")
+        return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        precision, recall = self.incident_precision_recall()
+        return {
+            "articles": self.articles,
+            "relevance": {
+                "scored": sum(self.confusion.values()),
+                "accuracy": self.relevance_accuracy(),
+                "macro_f1": self.relevance_macro_f1(),
+                "incident_precision": precision,
+                "incident_recall": recall,
+                "confusion": {f"{g}->{p}": n for (g, p), n in sorted(self.confusion.items())},
+            },
+            "categories": _set_dict(self.categories),
+            "victim_groups": _set_dict(self.victim_groups),
+            "domestic_accuracy": _agreement_dict(self.domestic),
+            "perpetrator_relation_accuracy": _agreement_dict(self.relation),
+            "victims_count_exact": _agreement_dict(self.victims_count),
+            "primary_location_regency": _agreement_dict(self.location_regency),
+            "primary_location_province": _agreement_dict(self.location_province),
+        }
+
+
+def evaluate(records: Iterable[tuple[dict[str, Any], TaggedArticle]]) -> TagEvaluation:
+    """Score (gold, predicted) pairs."""
+    result = TagEvaluation()
+    for gold, predicted in records:
+        result.articles += 1
+        if "relevance" in gold:
+            result.confusion[(gold["relevance"], predicted.relevance)] += 1
+        if "categories" in gold:
+            result.categories.add(set(gold["categories"]), set(predicted.categories))
+        if "victim_groups" in gold:
+            result.victim_groups.add(set(gold["victim_groups"]), set(predicted.victim_groups))
+        elif "victim_groups_include" in gold:
+            # Only the listed groups are known: score those labels, not the others.
+            known = set(gold["victim_groups_include"])
+            result.victim_groups.add(known, {g for g in predicted.victim_groups if g in known})
+        if gold.get("domestic") is not None:
+            result.domestic.add(bool(gold["domestic"]) == bool(predicted.domestic))
+        if gold.get("perpetrator_relation") is not None:
+            result.relation.add(gold["perpetrator_relation"] == predicted.perpetrators.relation)
+        if "victims_count" in gold:
+            result.victims_count.add(gold["victims_count"] == predicted.victims.count)
+        if "primary_location" in gold and gold.get("relevance") != "none":
+            # Where a case happened matters for incidents and aggregates; for other news
+            # the schema leaves the location to the tagger's judgement.
+            _score_location(result, gold["primary_location"], predicted)
+    return result
+
+
+def _score_location(result: TagEvaluation, gold_code: str | None, predicted: TaggedArticle) -> None:
+    location = predicted.primary_location
+    predicted_code = location.code if location else None
+    if gold_code is None:
+        result.location_regency.add(predicted_code is None)
+        result.location_province.add(predicted_code is None)
+        return
+    parts = (predicted_code or "").split(".")
+    result.location_regency.add(".".join(parts[:2]) == ".".join(gold_code.split(".")[:2]))
+    result.location_province.add(parts[0] == gold_code.split(".")[0])
+
+
+def read_gold(lines: Iterable[str]) -> Iterable[tuple[ArticleIn, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            gold = raw.pop("gold")
+            article = ArticleIn.model_validate(raw)
+        except (json.JSONDecodeError, KeyError, ValueError) as exc:
+            raise ValueError(f"gold line {number}: {exc}") from exc
+        yield article, gold
+
+
+def format_report(evaluation: TagEvaluation) -> str:
+    data = evaluation.as_dict()
+    relevance = data["relevance"]
+    lines = [f"articles: {evaluation.articles}"]
+    if relevance["scored"]:
+        lines += [
+            f"relevance accuracy {relevance['accuracy']:.3f}  macro-F1 "
+            f"{relevance['macro_f1']:.3f}  incident precision {relevance['incident_precision']:.3f}"
+            f" recall {relevance['incident_recall']:.3f}",
+            "  confusion (rows gold, columns predicted):",
+            "  " + " " * 11 + "".join(f"{label:>11}" for label in RELEVANCE_LABELS),
+        ]
+        for gold_label in RELEVANCE_LABELS:
+            row = [evaluation.confusion[(gold_label, p)] for p in RELEVANCE_LABELS]
+            lines.append(f"  {gold_label:<11}" + "".join(f"{n:>11}" for n in row))
+    for name, scores in (
+        ("forms", evaluation.categories),
+        ("victim groups", evaluation.victim_groups),
+    ):
+        if scores.records:
+            per_label = ", ".join(
+                f"{label} {scores.f1(label):.2f}"
+                for label in scores.labels
+                if scores.tp[label] + scores.fn[label] + scores.fp[label]
+            )
+            lines.append(
+                f"{name}: micro-F1 {scores.micro_f1:.3f} macro-F1 {scores.macro_f1:.3f} "
+                f"({scores.records} articles; {per_label})"
+            )
+    for name, agreement in (
+        ("domestic accuracy", evaluation.domestic),
+        ("perpetrator relation accuracy", evaluation.relation),
+        ("victims count exact", evaluation.victims_count),
+        ("primary location, kabupaten/kota", evaluation.location_regency),
+        ("primary location, province", evaluation.location_province),
+    ):
+        if agreement.total:
+            lines.append(
+                f"{name}: {agreement.accuracy:.3f} ({agreement.correct}/{agreement.total})"
+            )
+    return "\n".join(lines)
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _set_dict(scores: SetScores) -> dict[str, Any]:
+    return {
+        "scored": scores.records,
+        "micro_f1": scores.micro_f1,
+        "macro_f1": scores.macro_f1,
+        "per_label": {label: scores.f1(label) for label in scores.labels},
+    }
+
+
+def _agreement_dict(agreement: Agreement) -> dict[str, Any]:
+    return {"accuracy": agreement.accuracy, "correct": agreement.correct, "total": agreement.total}

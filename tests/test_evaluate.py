@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nlp.evaluate import evaluate, read_gold
+from pantau.models import ModelInfo, Region, TaggedArticle, Victims
+
+KOTA_JAMBI = Region(name="Kota Jambi", code="15.71", level="kabupaten_kota", province_code="15")
+KERINCI = Region(name="Kabupaten Kerinci", code="15.01", level="kabupaten_kota", province_code="15")
+
+
+def predicted(relevance: str, categories: list[str], **fields: object) -> TaggedArticle:
+    return TaggedArticle(
+        id="x",
+        relevance=relevance,  # type: ignore[arg-type]
+        categories=categories,  # type: ignore[arg-type]
+        model=ModelInfo(name="t", version="1"),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_scores_each_field_against_gold() -> None:
+    pairs = [
+        (
+            {
+                "relevance": "incident",
+                "categories": ["tppo"],
+                "victims_count": 22,
+                "primary_location": "15.71",
+                "domestic": False,
+            },
+            predicted(
+                "incident",
+                ["tppo"],
+                victims=Victims(count=22),
+                primary_location=KOTA_JAMBI,
+                domestic=False,
+            ),
+        ),
+        (
+            {
+                "relevance": "incident",
+                "categories": ["kekerasan_seksual"],
+                "victims_count": 1,
+                "primary_location": "15.71.01",
+            },
+            predicted(
+                "aggregate",
+                ["kekerasan_seksual", "kekerasan_fisik"],
+                victims=Victims(count=2),
+                primary_location=KERINCI,
+            ),
+        ),
+        (
+            {"relevance": "none", "categories": [], "primary_location": None},
+            predicted("none", [], primary_location=KERINCI),
+        ),
+    ]
+    result = evaluate(pairs).as_dict()
+    assert result["relevance"]["accuracy"] == pytest.approx(2 / 3)
+    assert result["relevance"]["confusion"] == {
+        "incident->aggregate": 1,
+        "incident->incident": 1,
+        "none->none": 1,
+    }
+    assert result["relevance"]["incident_precision"] == 1.0
+    assert result["relevance"]["incident_recall"] == 0.5
+    # forms: tp tppo, tp seksual, fp fisik → micro F1 = 2*2/(2*2+1)
+    assert result["categories"]["micro_f1"] == pytest.approx(0.8)
+    assert result["victims_count_exact"] == {"accuracy": 0.5, "correct": 1, "total": 2}
+    # The 'none' article's location is not scored; a kecamatan gold is judged at its regency.
+    assert result["primary_location_regency"]["total"] == 2
+    assert result["primary_location_regency"]["correct"] == 1
+    assert result["primary_location_province"]["correct"] == 2
+    assert result["domestic_accuracy"]["total"] == 1
+
+
+def test_partial_gold_scores_only_known_groups() -> None:
+    result = evaluate(
+        [
+            (
+                {"victim_groups_include": ["anak"]},
+                predicted("incident", [], victim_groups=["anak", "perempuan"]),
+            )
+        ]
+    )
+    assert result.victim_groups.micro_f1 == 1.0
+    assert not result.confusion
+
+
+def test_bad_gold_line_names_its_number() -> None:
+    with pytest.raises(ValueError, match="gold line 2"):
+        list(read_gold(['{"id": "a", "text": "t", "gold": {}}', '{"id": "b", "text": "t"}']))
+
+
+def test_eval_tag_command_prints_the_table(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {
+                "id": "1",
+                "title": "Polisi Tangkap Mucikari Jual Siswi SMP",
+                "text": "Polresta Jambi menangkap mucikari yang menjual siswi SMP berinisial "
+                "AN (15) lewat aplikasi di Kota Jambi.",
+                "gold": {"relevance": "incident", "categories": ["tppo", "eksploitasi"]},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pantau", "eval", "tag", "--gold", str(gold), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["articles"] == 1
+    assert scores["relevance"]["scored"] == 1
+    assert set(scores["categories"]["per_label"]) >= {"tppo", "eksploitasi"}

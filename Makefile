@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test demo setup setup-test lint typecheck clean gazetteer
+.PHONY: run test demo schedule serve setup setup-test lint typecheck clean gazetteer elasticsearch
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,8 +25,15 @@ $(VENV)/.installed-test: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --no-dev --extra test
 	touch $(VENV)/.installed $@
 
+# The browser tests (tests/test_web_browser.py) drive Debian's Chromium through Playwright;
+# Playwright's own browser download is not used. Skipped when it is already installed.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends chromium
+
 setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test
+setup-test: $(VENV)/.installed-test $(CHROMIUM)
 
 run: setup
 	$(VENV)/bin/pantau run
@@ -34,7 +41,22 @@ run: setup
 demo: setup
 	$(VENV)/bin/pantau demo
 
-test: setup-test
+# Serve the schedules (ingest hourly, digest Mondays 07:00 Asia/Jakarta) until Ctrl-C.
+schedule: setup
+	$(VENV)/bin/pantau schedule
+
+# The analysts' web app on http://127.0.0.1:8000/ (add an account first: pantau users add).
+serve: setup
+	$(VENV)/bin/pantau serve
+
+# The real Elasticsearch the index tests run against: fetched with mvn from Maven Central
+# into ~/.cache/pantau/elasticsearch (PANTAU_ES_CACHE), run as the `pantau-es` system user
+# (created here when we are root) with ES_JAVA_HOME; see index/elastic_server.py.
+export ES_JAVA_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
+elasticsearch: setup-test
+	$(VENV)/bin/python scripts/elasticsearch.py fetch
+
+test: setup-test elasticsearch
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -4,6 +4,7 @@ what was fetched, stored and what failed."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,8 +14,9 @@ from scrapy.settings import Settings as ScrapySettings
 
 from crawlers import settings as default_scrapy_settings
 from crawlers.spiders.antara import AntaraSpider
-from crawlers.spiders.base import NewsSpider
+from crawlers.spiders.base import ERROR_BUDGET_REASON, NewsSpider
 from crawlers.spiders.disway import DiswaySpider
+from crawlers.spiders.generic import GenericSpider
 from crawlers.spiders.tribun import TribunSpider
 from pantau.config import Settings, SourceConfig
 from pantau.store import ArticleStore
@@ -23,6 +25,7 @@ SPIDERS: dict[str, type[NewsSpider]] = {
     "disway": DiswaySpider,
     "tribun": TribunSpider,
     "antara": AntaraSpider,
+    "generic": GenericSpider,
 }
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,11 @@ class SourceReport(BaseModel):
     duplicates: int = 0
     failed: int = 0
     failures: dict[str, int] = Field(default_factory=dict)
+    # Article pages read by the generic extractor because the site's selectors did not
+    # match them (a redesign?): stored, but worth a look at the site's extractor.
+    layout_fallbacks: int = 0
+    # Seconds waited before retries, as Retry-After asked or as backoff.
+    retry_wait_s: float = 0.0
     finish_reason: str | None = None
 
 
@@ -57,11 +65,15 @@ def scrapy_settings(settings: Settings, output: Path | None = None) -> ScrapySet
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "CLOSESPIDER_PAGECOUNT": crawl.max_pages,
         "LOG_INSTALL_ROOT_HANDLER": False,
+        "PANTAU_RETRY_BACKOFF": crawl.retry_backoff,
+        "PANTAU_MAX_RETRY_AFTER": crawl.max_retry_after,
+        "PANTAU_STORY_THRESHOLD": crawl.story_threshold,
+        "PANTAU_STORY_WINDOW_DAYS": crawl.story_window_days,
     }
     if output is None:
         values["PANTAU_STORE_PATH"] = str(settings.store_path)
     else:
-        values["FEEDS"] = {str(output): {"format": "jsonlines", "encoding": "utf8"}}
+        values["PANTAU_OUTPUT_PATH"] = str(output)
     scrapy = ScrapySettings()
     scrapy.setmodule(default_scrapy_settings, priority="project")
     scrapy.setdict(values, priority="cmdline")
@@ -69,14 +81,32 @@ def scrapy_settings(settings: Settings, output: Path | None = None) -> ScrapySet
 
 
 def run_crawl(
-    settings: Settings, sources: list[SourceConfig], output: Path | None = None
+    settings: Settings,
+    sources: list[SourceConfig],
+    output: Path | None = None,
+    since: date | None = None,
 ) -> list[SourceReport]:
     """Crawl every source once, in parallel, and return one report per source. Blocks until
-    all spiders finish; Ctrl-C stops them gracefully (a second Ctrl-C forces)."""
+    all spiders finish; Ctrl-C stops them gracefully (a second Ctrl-C forces).
+
+    Articles stored before are not fetched again, except those published within
+    `crawl.refetch_days` (to catch corrections: a changed text becomes a new revision).
+    `since` is a backfill: listings are walked to their end and Tribun's daily index pages
+    back to that day."""
     known: dict[str, set[str]] = {}
     if output is None:
+        refetch_from = datetime.now(UTC) - timedelta(days=settings.crawl.refetch_days)
         with ArticleStore(settings.store_path) as store:
-            known = {s.name: store.known_urls(s.label) for s in sources}
+            for s in sources:
+                recent = (
+                    store.recent_urls(s.label, refetch_from.isoformat())
+                    if settings.crawl.refetch_days
+                    else set()
+                )
+                known[s.name] = store.known_urls(s.label) - recent
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("", encoding="utf-8")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_scrapy)
     process = CrawlerProcess(scrapy_settings(settings, output))
@@ -88,6 +118,8 @@ def run_crawl(
             source=source,
             known_urls=known.get(source.name, set()),
             max_listing_pages=settings.crawl.max_listing_pages,
+            since=since,
+            error_budget=settings.crawl.error_budget,
         )
         crawlers.append((source, crawler))
         log.info("crawling %s (%s) with the %s spider", source.name, source.url, source.spider)
@@ -111,6 +143,12 @@ def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
     stats = crawler.stats.get_stats() if crawler.stats else {}
     spider = crawler.spider
     failures: dict[str, int] = dict(getattr(spider, "failures", {}))
+    # A page over DOWNLOAD_MAXSIZE may never reach an errback (Scrapy drops it in the
+    # downloader); its stat makes sure the report says so.
+    oversized = int(stats.get("downloader/response_bytes_over_maxsize", 0) or 0)
+    size_reason = next((k for k in failures if "max_page_bytes" in k), None)
+    if oversized and size_reason is None:
+        failures["page larger than crawl.max_page_bytes"] = oversized
     responses = sum(
         v for k, v in stats.items() if k.startswith("downloader/response_status_count/2")
     )
@@ -118,7 +156,15 @@ def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
     stored = {
         k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("pantau/articles/")
     }
-    if failed and not responses:
+    if not stats.get("finish_reason"):
+        # The spider never ran to an end (an exception while opening it): say so rather
+        # than report an empty success.
+        failures["crawler failed to start or finish (see the log)"] = 1
+        failed += 1
+    if (failed and not responses) or stats.get("finish_reason") in (
+        ERROR_BUDGET_REASON,
+        None,
+    ):
         status: Literal["ok", "partial", "failed"] = "failed"
     elif failed:
         status = "partial"
@@ -136,5 +182,10 @@ def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
         duplicates=stored.get("duplicate", 0),
         failed=failed,
         failures=failures,
+        layout_fallbacks=int(getattr(spider, "layout_fallbacks", 0)),
+        retry_wait_s=(
+            int(stats.get("pantau/retry_after/ms", 0)) + int(stats.get("pantau/backoff/ms", 0))
+        )
+        / 1000,
         finish_reason=stats.get("finish_reason"),
     )

@@ -19,14 +19,23 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = False
+# A news page redirects once or twice (http→https, old slug→new); more is a loop.
+REDIRECT_MAX_TIMES = 5
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.PageArchiveMiddleware": 950,
+    # After the downloader, before RetryMiddleware (550) in the response direction.
+    "crawlers.middlewares.RetryBackoffMiddleware": 560,
 }
+# Seconds before the first retry of a 5xx/429 (doubling after each), and the longest
+# Retry-After the crawler waits for; both from Pantau's settings.
+PANTAU_RETRY_BACKOFF = 1.0
+PANTAU_MAX_RETRY_AFTER = 60.0
 ITEM_PIPELINES = {
     "crawlers.pipelines.ArticleStorePipeline": 300,
+    "crawlers.pipelines.JsonlPipeline": 400,
 }
 LOG_LEVEL = "INFO"

@@ -29,7 +29,24 @@ class TagSummary:
     failed: int = 0
     by_relevance: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
+    # Incidents only (relevance "incident"): what the task force counts.
+    incidents_by_form: dict[str, int] = field(default_factory=dict)
+    incidents_by_region: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: TagSummary) -> None:
+        """Fold another summary (of another source) into this one."""
+        self.tagged += other.tagged
+        self.failed += other.failed
+        for mine, theirs in (
+            (self.by_relevance, other.by_relevance),
+            (self.by_category, other.by_category),
+            (self.incidents_by_form, other.incidents_by_form),
+            (self.incidents_by_region, other.incidents_by_region),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+        self.errors.extend(other.errors)
 
 
 @dataclass
@@ -46,6 +63,8 @@ class RunSummary:
     tagging: TagSummary
     indexing: IndexSummary
     seconds: float
+    # What the flows add to the record (per-source durations and tagging, errors, flow run).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed_sources(self) -> list[SourceReport]:
@@ -57,14 +76,22 @@ class RunSummary:
             "tagging": self.tagging.__dict__,
             "indexing": self.indexing.__dict__,
             "seconds": round(self.seconds, 2),
+            **self.extra,
         }
 
 
-def tag_pending(store: ArticleStore, tagger: RuleTagger | None = None) -> TagSummary:
-    """Tag every article that has no tag from this model for its current text."""
+def tag_pending(
+    store: ArticleStore, tagger: RuleTagger | None = None, source: str | None = None
+) -> TagSummary:
+    """Tag every article that has no tag from this model for its current text (of one
+    source, by its label, when given: the flow tags each source as its crawl ends)."""
     tagger = tagger or RuleTagger()
     summary = TagSummary()
-    pending = list(store.articles_to_tag(tagger.name, tagger.version))
+    pending = [
+        stored
+        for stored in store.articles_to_tag(tagger.name, tagger.version)
+        if source is None or stored.article.source == source
+    ]
     if pending:
         log.info("tagging %d articles with %s %s", len(pending), tagger.name, tagger.version)
     for number, stored in enumerate(pending, start=1):
@@ -80,28 +107,65 @@ def tag_pending(store: ArticleStore, tagger: RuleTagger | None = None) -> TagSum
         summary.by_relevance[tagged.relevance] = summary.by_relevance.get(tagged.relevance, 0) + 1
         for category in tagged.categories:
             summary.by_category[category] = summary.by_category.get(category, 0) + 1
+        if tagged.relevance == "incident":
+            for category in tagged.categories:
+                forms = summary.incidents_by_form
+                forms[category] = forms.get(category, 0) + 1
+            place = tagged.primary_location
+            region = f"{place.name} ({place.code})" if place and place.code else "unknown"
+            regions = summary.incidents_by_region
+            regions[region] = regions.get(region, 0) + 1
         if number % 500 == 0:
             log.info("tagged %d of %d", number, len(pending))
     return summary
 
 
 def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
-    """Bring the index in line with the store: add or replace what changed, drop what is gone."""
-    indexed_versions = index.versions()
+    """Bring the index in line with the store: add or replace what changed, drop what is gone.
+
+    Work goes through the store's index outbox (filled when an article is tagged), so what
+    was tagged while the search cluster was down is indexed on the next run. The outbox is
+    first topped up with every article whose indexed version differs (an index rebuilt or
+    pointed at a new cluster), then drained in batches; an entry leaves the outbox only once
+    the index has taken that version. Upserts are keyed by article id, so re-sending a batch
+    after a failure indexes nothing twice.
+    """
+    from index.base import RejectedDocuments
+    from pantau.store import index_version
+
+    indexed_versions = index.versions()  # the cluster down: raise, the outbox keeps the work
     summary = IndexSummary()
-    batch: list[IndexDocument] = []
-    current: set[str] = set()
+    current: dict[str, str] = {}
     for stored, tagged in store.iter_tagged():
-        document = IndexDocument.from_store(stored, tagged)
-        current.add(document.id)
-        if indexed_versions.get(document.id) == document.version:
-            continue
-        batch.append(document)
-        if len(batch) >= INDEX_BATCH:
-            summary.indexed += index.upsert(batch)
-            batch = []
-    if batch:
-        summary.indexed += index.upsert(batch)
+        current[stored.id] = index_version(
+            stored.content_hash, tagged.model.name, tagged.model.version
+        )
+    store.enqueue_index(
+        [(doc_id, v) for doc_id, v in current.items() if indexed_versions.get(doc_id) != v]
+    )
+    rejected: dict[str, str] = {}
+    after = ""
+    while entries := store.outbox(INDEX_BATCH, after):
+        after = entries[-1][0]
+        documents = []
+        for article_id, _ in entries:
+            found = store.tagged_article(article_id)
+            if found is not None:  # gone or untagged: removed below, as stale
+                documents.append(IndexDocument.from_store(*found))
+        failed: dict[str, str] = {}
+        try:
+            summary.indexed += index.upsert(documents) if documents else 0
+        except RejectedDocuments as exc:
+            summary.indexed += len(exc.indexed)
+            failed = exc.rejected
+        except Exception as exc:
+            store.outbox_failed({article_id: str(exc) for article_id, _ in entries})
+            raise
+        store.outbox_failed(failed)
+        store.outbox_done([entry for entry in entries if entry[0] not in failed])
+        rejected |= failed
+    for doc_id, reason in list(rejected.items())[:20]:
+        log.warning("index rejected article %s: %s (kept in the outbox)", doc_id, reason)
     stale = [doc_id for doc_id in indexed_versions if doc_id not in current]
     if stale:
         summary.removed = index.delete(stale)

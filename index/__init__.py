@@ -3,7 +3,7 @@ and, for larger deployments, Elasticsearch."""
 
 from __future__ import annotations
 
-from index.base import SearchIndex
+from index.base import IndexBackendError, SearchIndex
 from pantau.config import ConfigError, Settings
 
 
@@ -13,7 +13,19 @@ def open_index(settings: Settings) -> SearchIndex:
         from index.embedded import EmbeddedIndex
 
         return EmbeddedIndex(settings.index_path)
-    raise ConfigError(
-        f"index_url: {settings.index_url} — the Elasticsearch backend is not available in "
-        "this version; use 'embedded'"
-    )
+    from index.elastic import ElasticIndex
+
+    if settings.index_ca_certs is not None and not settings.index_ca_certs.is_file():
+        raise ConfigError(f"index_ca_certs: {settings.index_ca_certs} is not a file")
+    try:
+        return ElasticIndex(
+            settings.index_url,
+            username=settings.index_username,
+            password=settings.index_password.get_secret_value()
+            if settings.index_password
+            else None,
+            ca_certs=str(settings.index_ca_certs) if settings.index_ca_certs else None,
+            alias=settings.index_alias,
+        )
+    except IndexBackendError as exc:  # e.g. a password over plain http:// to another host
+        raise ConfigError(f"index_url: {exc}") from exc

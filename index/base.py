@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -73,6 +75,11 @@ class SearchRequest(BaseModel):
     page: int = Field(default=1, ge=1)
     size: int = Field(default=10, ge=1, le=100)
     facets: bool = True
+    cursor: str | None = Field(
+        default=None,
+        description="A result's next_cursor: the page after it (deep pagination, search_after "
+        "on Elasticsearch); `page` is ignored when given.",
+    )
 
 
 class SearchHit(BaseModel):
@@ -102,6 +109,22 @@ class SearchResult(BaseModel):
     size: int
     hits: list[SearchHit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page.")
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    """An opaque, URL-safe cursor (backends put what they need to resume in it)."""
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("invalid cursor: pass next_cursor from the previous page") from exc
+    if not isinstance(state, dict):
+        raise ValueError("invalid cursor: pass next_cursor from the previous page")
+    return state
 
 
 class SearchIndex(Protocol):
@@ -118,3 +141,18 @@ class SearchIndex(Protocol):
     def search(self, request: SearchRequest) -> SearchResult: ...
 
     def close(self) -> None: ...
+
+
+class IndexBackendError(RuntimeError):
+    """A search backend failed in a way the person running Pantau can act on (the message
+    says how): unreachable, refused credentials or certificate, incompatible mapping."""
+
+
+class RejectedDocuments(IndexBackendError):
+    """Some documents were permanently rejected by the backend; the others were indexed."""
+
+    def __init__(self, indexed: list[str], rejected: dict[str, str]) -> None:
+        self.indexed = indexed
+        self.rejected = rejected
+        sample = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(rejected.items())[:5])
+        super().__init__(f"{len(rejected)} document(s) rejected by the index: {sample}")

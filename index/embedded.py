@@ -21,6 +21,8 @@ from index.base import (
     SearchHit,
     SearchRequest,
     SearchResult,
+    decode_cursor,
+    encode_cursor,
 )
 from index.highlight import highlight, snippet
 from index.query import ParsedQuery, TextClause, parse_query
@@ -178,16 +180,28 @@ class EmbeddedIndex:
             if scored and request.sort == "relevance"
             else "docs.published IS NULL, docs.published DESC, docs.rowid DESC"
         )
+        # A cursor here is an offset: SQLite skips rows cheaply enough at Pantau's sizes.
+        offset = (
+            int(decode_cursor(request.cursor).get("offset", 0))
+            if request.cursor
+            else (request.page - 1) * request.size
+        )
         rows = db.execute(
             f"""SELECT docs.*, hits.score FROM temp.hits hits JOIN docs ON docs.rowid = hits.rowid
                 ORDER BY {order} LIMIT ? OFFSET ?""",
-            (request.size, (request.page - 1) * request.size),
+            (request.size, offset),
         ).fetchall()
         terms = parsed.highlight_terms()
         hits = [self._hit(row, terms) for row in rows]
         facets = self._facets() if request.facets else {}
+        seen = offset + len(hits)
         return SearchResult(
-            total=total, page=request.page, size=request.size, hits=hits, facets=facets
+            total=total,
+            page=request.page,
+            size=request.size,
+            hits=hits,
+            facets=facets,
+            next_cursor=encode_cursor({"offset": seen}) if seen < total else None,
         )
 
     def _conditions(

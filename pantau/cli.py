@@ -106,7 +106,10 @@ def crawl(
     spider: Annotated[
         str | None,
         typer.Option(
-            help="Crawl a site that is not configured with this spider: disway, tribun, antara."
+            help=(
+                "Crawl a site that is not configured with this spider: disway, tribun, "
+                "antara, generic."
+            )
         ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Base URL of that site (with --spider).")] = None,
@@ -114,11 +117,20 @@ def crawl(
         Path | None,
         typer.Option(help="With --spider/--url: write articles as JSONL here, not to the store."),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Backfill back to this day (YYYY-MM-DD): listings walked to the end."),
+    ] = None,
 ) -> None:
     """Fetch new articles from the news sites into the article store, and print a report."""
     from crawlers.runner import run_crawl
 
     settings = State.settings()
+    try:
+        since_day = date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        typer.echo(f"pantau: --since {since}: expected YYYY-MM-DD", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
     if spider or url:
         if not (spider and url):
             typer.echo("pantau: --spider and --url go together", err=True)
@@ -132,7 +144,7 @@ def crawl(
     else:
         sources = _sources(settings, source)
     with _interruptible("crawl"):
-        reports = run_crawl(settings, sources, output=output)
+        reports = run_crawl(settings, sources, output=output, since=since_day)
     _print_crawl_reports(reports)
     _save_report(settings, "crawl", [r.model_dump() for r in reports])
     if any(r.status == "failed" for r in reports):
@@ -161,6 +173,11 @@ def _print_crawl_reports(reports: list[Any]) -> None:
         )
         for reason, count in sorted(r.failures.items(), key=lambda kv: -kv[1]):
             typer.echo(f"      {count} × {reason}")
+        if getattr(r, "layout_fallbacks", 0):
+            typer.echo(
+                f"      {r.layout_fallbacks} × layout not recognised, read with the generic "
+                "extractor (check the site's selectors)"
+            )
         if r.status == "failed":
             typer.echo(
                 f"      {r.source} could not be crawled ({r.url}); check the network "
@@ -233,9 +250,14 @@ def _open_out(path: str) -> Iterator[IO[str]]:
 @app.command("index")
 def index_command(
     retag: Annotated[bool, typer.Option(help="Tag untagged articles first.")] = True,
+    reindex: Annotated[
+        bool,
+        typer.Option(help="Elasticsearch: copy into a new index version, then swap the alias."),
+    ] = False,
 ) -> None:
     """Bring the search index in line with the article store (tagging what is untagged)."""
     from flows.ingest import index_pending, tag_pending
+    from index.base import IndexBackendError
     from pantau.store import ArticleStore
 
     settings = State.settings()
@@ -245,7 +267,16 @@ def index_command(
             typer.echo(f"tagged {tagging.tagged} articles ({tagging.failed} failed)")
         search_index = _open_index(settings)
         try:
+            if reindex:
+                if not hasattr(search_index, "reindex"):
+                    typer.echo("pantau index: --reindex is for Elasticsearch", err=True)
+                    raise typer.Exit(EXIT_CONFIG)
+                typer.echo(f"reindexed into {search_index.reindex()}")
             summary = index_pending(store, search_index)
+        except IndexBackendError as exc:
+            # What was not indexed stays in the store's outbox for the next run.
+            typer.echo(f"pantau index: {exc}", err=True)
+            raise typer.Exit(1) from exc
         finally:
             search_index.close()
     typer.echo(
@@ -288,7 +319,7 @@ def search(
     (phrase) · tppo OR pmi · -narkoba (leave out) · source:"Jambi Ekspres" relevance:incident
     form:tppo group:anak region:15.71 date:2026-11 date:2026-11-01..2026-11-30
     """
-    from index.base import SearchRequest
+    from index.base import IndexBackendError, SearchRequest
     from index.query import QueryError
 
     settings = State.settings()
@@ -315,6 +346,9 @@ def search(
     except QueryError as exc:
         typer.echo(f"pantau search: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from exc
+    except IndexBackendError as exc:
+        typer.echo(f"pantau search: {exc}", err=True)
+        raise typer.Exit(1) from exc
     finally:
         search_index.close()
     if as_json:
@@ -366,10 +400,16 @@ def run(
 
 
 def _run_pipeline(settings: Settings, sources: list[SourceConfig]) -> None:
-    from flows.ingest import ingest
+    # The ingest flow, run once in this process (Prefect's ephemeral API unless
+    # PREFECT_API_URL names a server); Prefect is imported here only, it is slow to import.
+    from flows.prefect_env import detach_ephemeral_api, prepare_prefect
 
-    with _interruptible("run"):
-        summary = ingest(settings, sources)
+    prepare_prefect(settings.data_dir)
+    from flows.pipeline import forward_interrupts, run_ingest
+
+    with _interruptible("run"), forward_interrupts():
+        detach_ephemeral_api()
+        summary = run_ingest(settings, sources)
     _print_crawl_reports(summary.sources)
     tagging = summary.tagging
     relevance = ", ".join(f"{k} {v}" for k, v in sorted(tagging.by_relevance.items()))
@@ -458,8 +498,12 @@ def demo(
 
 
 @app.command()
-def status() -> None:
-    """What is stored and indexed, and the last runs."""
+def status(
+    runs: Annotated[int, typer.Option(help="How many of the last runs to show.", min=1)] = 5,
+) -> None:
+    """What is stored and indexed, what is pending, and the record of the last runs."""
+    from flows.record import render_log_lines
+    from nlp.tagger import RuleTagger
     from pantau.store import ArticleStore
 
     settings = State.settings()
@@ -471,11 +515,174 @@ def status() -> None:
             typer.echo(f"indexed: {search_index.count()} ({settings.index_url})")
         finally:
             search_index.close()
-        for run_record in store.last_runs():
+        tagger = RuleTagger()
+        untagged = sum(1 for _ in store.articles_to_tag(tagger.name, tagger.version))
+        typer.echo(
+            f"pending: {untagged} articles to tag with {tagger.name} {tagger.version}, "
+            f"{store.count_index_outbox()} in the index outbox"
+        )
+        records = store.last_runs(limit=runs)
+        for number, run_record in enumerate(records):
             typer.echo(
                 f"run {run_record['id']} {run_record['kind']} {run_record['status']} "
                 f"started {run_record['started_at']} finished {run_record['finished_at']}"
             )
+            summary = run_record["summary"]
+            if number == 0 and isinstance(summary, dict):
+                # The last run's record in full: per source, what was fetched and found.
+                if summary.get("error"):
+                    typer.echo(f"  error: {summary['error']}")
+                for line in render_log_lines(
+                    int(str(run_record["id"])),
+                    str(run_record["kind"]),
+                    str(run_record["status"]),
+                    summary,
+                )[1:]:
+                    typer.echo(line)
+
+
+@app.command()
+def schedule() -> None:
+    """Serve the deployments until Ctrl-C: ingest every hour, the digest on Mondays 07:00
+    (flow.timezone, Asia/Jakarta). Uses Prefect's local ephemeral API unless
+    PREFECT_API_URL names a Prefect server (docs/scaling.md)."""
+    from flows.prefect_env import prepare_prefect
+
+    settings = State.settings()
+    prepare_prefect(settings.data_dir)
+    from flows.prefect_env import detach_ephemeral_api
+    from flows.schedule import DIGEST_DEPLOYMENT, INGEST_DEPLOYMENT, serve_deployments
+
+    flow = settings.flow
+    typer.echo(
+        f"serving {INGEST_DEPLOYMENT} ({flow.ingest_cron}) and {DIGEST_DEPLOYMENT} "
+        f"({flow.digest_cron}), {flow.timezone}; Ctrl-C stops"
+    )
+    with _interruptible("schedule"):
+        detach_ephemeral_api()
+        serve_deployments(settings, State.config_path)
+
+
+# -- web app and its accounts ------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default web.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default web.port, 8000).")
+    ] = None,
+) -> None:
+    """Serve the analysts' web app and API (log in with an account from `pantau users`)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = State.settings()
+    web_settings = settings.web.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    )
+    settings = settings.model_copy(update={"web": web_settings})
+    if not settings.web.cookie_secure and settings.web.host not in ("127.0.0.1", "localhost"):
+        typer.echo(
+            "pantau serve: web.cookie_secure is false while listening beyond localhost; "
+            "session cookies would travel unencrypted",
+            err=True,
+        )
+    typer.echo(f"Pantau web app on http://{settings.web.host}:{settings.web.port}/")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.web.host,
+        port=settings.web.port,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+users_app = typer.Typer(
+    help="Accounts of the web app (roles: analyst, researcher, admin).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+
+def _read_password(from_stdin: bool, confirm: bool = True) -> str:
+    # Never an argument: arguments end up in shell history and the process list.
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return password
+
+
+def _accounts() -> Any:
+    from web.accounts import Accounts
+
+    return Accounts.open(State.settings())
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="analyst, researcher or admin.")] = "analyst",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
+) -> None:
+    """Add a user; the password is asked for (or read from stdin), at least 10 characters."""
+    from web.accounts import AccountError
+
+    password = _read_password(password_stdin)
+    with _accounts() as accounts:
+        try:
+            accounts.add_user(username, password, role)
+        except AccountError as exc:
+            typer.echo(f"pantau users: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
+    typer.echo(f"added {username} ({role})")
+
+
+@users_app.command("remove")
+def users_remove(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Remove a user; their sessions end at once (their corrections stay, with their name)."""
+    from web.accounts import AccountError
+
+    with _accounts() as accounts:
+        try:
+            accounts.remove_user(username)
+        except AccountError as exc:
+            typer.echo(f"pantau users: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
+    typer.echo(f"removed {username}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
+) -> None:
+    """Set a new password; the user's open sessions end."""
+    from web.accounts import AccountError
+
+    password = _read_password(password_stdin)
+    with _accounts() as accounts:
+        try:
+            accounts.set_password(username, password)
+        except AccountError as exc:
+            typer.echo(f"pantau users: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
+    typer.echo(f"password of {username} changed")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users and their roles."""
+    with _accounts() as accounts:
+        for user in accounts.list_users():
+            typer.echo(f"{user['username']}\t{user['role']}\tcreated {user['created_at']}")
 
 
 eval_app = typer.Typer(help="Measure the models against gold labels.", no_args_is_help=True)

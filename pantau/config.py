@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SpiderName = Literal["disway", "tribun", "antara", "generic"]
@@ -65,6 +65,68 @@ class CrawlConfig(BaseModel):
     retries: int = Field(default=2, ge=0)
     obey_robots: bool = True
     max_page_bytes: int = Field(default=5_000_000, gt=0)
+    retry_backoff: float = Field(
+        default=1.0, ge=0, description="Seconds before the first retry of a 5xx/429, doubling."
+    )
+    max_retry_after: float = Field(
+        default=60.0, ge=0, description="Longest Retry-After waited for; longer: not retried."
+    )
+    error_budget: int = Field(
+        default=20,
+        ge=1,
+        description="Failed requests after which a source whose requests mostly fail is stopped.",
+    )
+    refetch_days: float = Field(
+        default=3.0, ge=0, description="Re-fetch articles published this recently (0: never)."
+    )
+    story_threshold: float = Field(
+        default=0.2, gt=0, le=1, description="Similarity that links two articles into a story."
+    )
+    story_window_days: float = Field(
+        default=7.0, ge=0, description="Most days between two articles of one story."
+    )
+
+
+class WebConfig(BaseModel):
+    """`pantau serve`: where it listens and how its session cookie is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    secret_key: str | None = Field(
+        default=None,
+        description="Keys the session-token hashes; unset: a random key kept in "
+        "<data_dir>/web-secret (created on first use, mode 0600).",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only. Set false only for http on "
+        "localhost (development, tests).",
+    )
+    session_hours: float = Field(default=12.0, gt=0)
+    login_attempts: int = Field(
+        default=5, ge=1, description="Failed logins per user and address before a pause."
+    )
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
+
+class FlowConfig(BaseModel):
+    """How the Prefect flows run the stages (flows/pipeline.py, `pantau run`, `pantau schedule`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_parallel_sources: int = Field(default=4, ge=1, description="Sources crawled at once.")
+    crawl_timeout: float = Field(default=3600.0, gt=0, description="Seconds per source crawl.")
+    crawl_retries: int = Field(
+        default=2, ge=0, description="Retries of a crawl whose process crashed or timed out."
+    )
+    retry_delay: float = Field(
+        default=30.0, ge=0, description="Seconds before the first retry; doubled each time."
+    )
+    timezone: str = "Asia/Jakarta"
+    ingest_cron: str = "0 * * * *"
+    digest_cron: str = "0 7 * * 1"
 
 
 DEFAULT_SOURCES = [
@@ -126,12 +188,26 @@ class Settings(BaseSettings):
         default="embedded",
         description="'embedded' (SQLite FTS5 file in data_dir) or an Elasticsearch http(s):// URL.",
     )
+    index_username: str | None = Field(
+        default=None, description="Elasticsearch user (basic auth); e.g. 'pantau'."
+    )
+    index_password: SecretStr | None = Field(
+        default=None, description="Its password; PANTAU_INDEX_PASSWORD keeps it out of files."
+    )
+    index_ca_certs: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the cluster's certificate."
+    )
+    index_alias: str = Field(
+        default="pantau-articles", description="Elasticsearch alias Pantau reads and writes."
+    )
     shared_data_dir: Path | None = Field(
         default=None, description="Training and benchmark data (../shared/data); scripts only."
     )
     log_level: str = "INFO"
     sources: list[SourceConfig] = Field(default_factory=lambda: list(DEFAULT_SOURCES))
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    flow: FlowConfig = Field(default_factory=FlowConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @field_validator("index_url")
     @classmethod

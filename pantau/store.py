@@ -14,6 +14,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -106,6 +107,52 @@ MIGRATIONS: list[str] = [
         last_error TEXT
     );
     """,
+    # 3: the web app (web/): accounts, server-side sessions, the audit log, analysts' label
+    # corrections (kept as a history: the effective label is the tag with every correction
+    # applied in order) and queued export requests.
+    """
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('analyst', 'researcher', 'admin')),
+        created_at TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(username);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        username TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        ip TEXT
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE TABLE label_corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        username TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        note TEXT
+    );
+    CREATE INDEX label_corrections_article ON label_corrections(article_id);
+    CREATE TABLE export_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued'
+    );
+    """,
 ]
 
 
@@ -133,6 +180,11 @@ class StoredPage:
     headers: dict[str, str]
     fetched_at: str
     html: bytes
+
+
+def index_version(content_hash: str, model_name: str, model_version: str) -> str:
+    """The search document's version (`index.base.IndexDocument.version`)."""
+    return f"{content_hash[:16]}:{model_name}:{model_version}"
 
 
 def utc_now() -> str:
@@ -206,7 +258,8 @@ class ArticleStore:
 
     def upsert_article(self, article: ExtractedArticle) -> UpsertOutcome:
         """Store an article once: same canonical URL and text → unchanged; same URL, new
-        text → updated (revision + 1); same text under another URL → duplicate, not stored."""
+        text → updated (revision + 1, the previous text kept in `article_revisions`); same
+        text under another URL → duplicate, not stored."""
         article_id = article.id
         digest = article.content_hash
         now = utc_now()
@@ -220,6 +273,13 @@ class ArticleStore:
                         "UPDATE articles SET fetched_at = ? WHERE id = ?", (now, article_id)
                     )
                     return UpsertOutcome.UNCHANGED
+                self._db.execute(
+                    """INSERT OR IGNORE INTO article_revisions
+                       (article_id, revision, content_hash, title, text, fetched_at)
+                       SELECT id, revision, content_hash, title, text, fetched_at
+                       FROM articles WHERE id = ?""",
+                    (article_id,),
+                )
                 self._db.execute(
                     """UPDATE articles SET url=?, source=?, title=?, text=?, published=?,
                        updated=?, author=?, editor=?, category=?, tags=?, language=?, pages=?,
@@ -301,6 +361,60 @@ class ArticleStore:
             fetched_at=row["fetched_at"],
         )
 
+    def revisions(self, article_id: str) -> list[dict[str, object]]:
+        """Earlier texts of an article, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM article_revisions WHERE article_id = ? ORDER BY revision",
+            (article_id,),
+        )
+        return [dict(row) for row in rows.fetchall()]
+
+    # -- story clusters ------------------------------------------------------------------
+
+    def story_transaction(self) -> AbstractContextManager[None]:
+        """One write transaction around reading the latest signatures and saving a story, so
+        crawls of several sources in parallel processes see each other's articles."""
+        return transaction(self._db)
+
+    def save_story(
+        self, article_id: str, story_id: str, signature: bytes, merged: list[str]
+    ) -> None:
+        """An article's story and signature; the members of `merged` stories join it."""
+        with nullcontext() if self._db.in_transaction else transaction(self._db):
+            self._db.execute(
+                """INSERT INTO article_signatures (article_id, signature) VALUES (?, ?)
+                   ON CONFLICT(article_id) DO UPDATE SET signature = excluded.signature""",
+                (article_id, signature),
+            )
+            self._db.execute(
+                "UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id)
+            )
+            for old in merged:
+                self._db.execute(
+                    "UPDATE articles SET story_id = ? WHERE story_id = ?", (story_id, old)
+                )
+
+    def iter_signatures(self, after: int = 0) -> Iterator[tuple[int, str, str, str | None, bytes]]:
+        """(signature row, article id, story id, published, signature) of the signatures
+        saved after row `after`, in the order articles were first stored, so the first
+        article of each story comes first."""
+        rows = self._db.execute(
+            """SELECT s.rowid, a.id, coalesce(a.story_id, a.id), a.published, s.signature
+               FROM articles a JOIN article_signatures s ON s.article_id = a.id
+               WHERE s.rowid > ? ORDER BY a.first_seen_at, a.rowid""",
+            (after,),
+        )
+        for row in rows:
+            yield row[0], row[1], row[2], row[3], bytes(row[4])
+
+    def articles_without_signature(self) -> list[StoredArticle]:
+        """Articles stored before story clustering, or by a crawl killed in between."""
+        rows = self._db.execute(
+            """SELECT a.* FROM articles a LEFT JOIN article_signatures s ON s.article_id = a.id
+               WHERE s.article_id IS NULL ORDER BY a.first_seen_at, a.rowid"""
+        ).fetchall()
+        return [self._stored(row) for row in rows]
+
     # -- tags ----------------------------------------------------------------------------
 
     def articles_to_tag(self, model_name: str, model_version: str) -> Iterator[StoredArticle]:
@@ -331,6 +445,12 @@ class ArticleStore:
                 tagged.model_dump_json(),
             ),
         )
+        # The index outbox: the index learns of every new tag, even one made while the
+        # search cluster is down (`flows.ingest.index_pending` drains it). Should a crash
+        # fall between the two statements, index_pending's reconciliation still finds it.
+        self.enqueue_index(
+            [(tagged.id, index_version(content_hash, tagged.model.name, tagged.model.version))]
+        )
 
     def get_tag(self, article_id: str) -> TaggedArticle | None:
         row = self._db.execute(
@@ -349,6 +469,67 @@ class ArticleStore:
 
     def count_tags(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM tags").fetchone()[0])
+
+    # -- index outbox --------------------------------------------------------------------
+
+    def enqueue_index(self, entries: list[tuple[str, str]]) -> None:
+        """Queue (article id, document version) for the search index; a newer version
+        replaces a queued one and resets its attempts."""
+        self._outbox_write(
+            """INSERT INTO index_outbox (article_id, version, enqueued_at) VALUES (?, ?, ?)
+               ON CONFLICT(article_id) DO UPDATE SET version=excluded.version,
+                   enqueued_at=excluded.enqueued_at, attempts=0, last_error=NULL
+               WHERE index_outbox.version != excluded.version""",
+            [(article_id, version, utc_now()) for article_id, version in entries],
+        )
+
+    def _outbox_write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        # One transaction per batch (not per row), unless the caller already holds one.
+        if not rows:
+            return
+        if self._db.in_transaction:
+            self._db.executemany(sql, rows)
+            return
+        with transaction(self._db):
+            self._db.executemany(sql, rows)
+
+    def outbox(self, limit: int, after: str = "") -> list[tuple[str, str]]:
+        """Queued (article id, version), in id order after `after` (for batching)."""
+        rows = self._db.execute(
+            "SELECT article_id, version FROM index_outbox WHERE article_id > ? "
+            "ORDER BY article_id LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [(row["article_id"], row["version"]) for row in rows]
+
+    def outbox_done(self, entries: list[tuple[str, str]]) -> None:
+        """Forget entries the index has taken; a version queued since then stays."""
+        self._outbox_write(
+            "DELETE FROM index_outbox WHERE article_id = ? AND version = ?", list(entries)
+        )
+
+    def outbox_failed(self, errors: dict[str, str]) -> None:
+        self._outbox_write(
+            "UPDATE index_outbox SET attempts = attempts + 1, last_error = ? WHERE article_id = ?",
+            [(error[:2000], article_id) for article_id, error in errors.items()],
+        )
+
+    def outbox_status(self) -> dict[str, int]:
+        row = self._db.execute(
+            "SELECT count(*), sum(last_error IS NOT NULL) FROM index_outbox"
+        ).fetchone()
+        return {"queued": int(row[0]), "failing": int(row[1] or 0)}
+
+    def tagged_article(self, article_id: str) -> tuple[StoredArticle, TaggedArticle] | None:
+        """The article with its current tag, or None (gone, or its tag is of older text)."""
+        row = self._db.execute(
+            """SELECT a.*, t.record FROM articles a JOIN tags t ON t.article_id = a.id
+               WHERE a.id = ? AND t.content_hash = a.content_hash""",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return self._stored(row), TaggedArticle.model_validate_json(row["record"])
 
     # -- crawl state ---------------------------------------------------------------------
 
@@ -375,12 +556,27 @@ class ArticleStore:
             known.update((row["url"], row["canonical_url"]))
         return known
 
+    def recent_urls(self, source: str, since: str) -> set[str]:
+        """URLs of the source's articles published (or, undated, first seen) at or after
+        `since` (ISO 8601): the ones a crawl re-fetches to catch updates."""
+        rows = self._db.execute(
+            """SELECT url, canonical_url FROM articles
+               WHERE source = ? AND coalesce(published, first_seen_at) >= ?""",
+            (source, since),
+        )
+        recent: set[str] = set()
+        for row in rows:
+            recent.update((row["url"], row["canonical_url"]))
+        return recent
+
     # -- runs ----------------------------------------------------------------------------
 
-    def start_run(self, kind: str) -> int:
+    def start_run(self, kind: str, summary: dict[str, object] | None = None) -> int:
+        # The initial summary names the process (pid, host), so a later run can tell a run
+        # that is still going from one whose process was killed.
         cursor = self._db.execute(
-            "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')",
-            (kind, utc_now()),
+            "INSERT INTO runs (kind, started_at, status, summary) VALUES (?, ?, 'running', ?)",
+            (kind, utc_now(), json.dumps(summary or {}, ensure_ascii=False, default=str)),
         )
         return int(cursor.lastrowid or 0)
 
@@ -389,6 +585,10 @@ class ArticleStore:
             "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
             (utc_now(), status, json.dumps(summary, ensure_ascii=False, default=str), run_id),
         )
+
+    def count_index_outbox(self) -> int:
+        """Articles waiting in the index outbox (filled by the index stage)."""
+        return int(self._db.execute("SELECT count(*) FROM index_outbox").fetchone()[0])
 
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))

@@ -253,7 +253,8 @@ def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes(tmp_path: Path) -
         process = subprocess.Popen(
             [*PANTAU, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        deadline = time.monotonic() + 60
+        # Generous: a loaded machine needs a while to start the flow and its first crawl.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             store = data_dir / "pantau.sqlite"
             if store.exists():

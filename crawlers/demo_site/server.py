@@ -172,13 +172,84 @@ class Response:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering (a slow page).
+    delay: float = 0.0
+    # Announce the whole body, send half of it, then close the connection.
+    truncate: bool = False
+
+
+@dataclass
+class Fault:
+    """What goes wrong on one path of a demo site (the tests' fault injection).
+
+    Fields combine: e.g. `Fault(status=429, retry_after=1, times=1)` answers 429 once,
+    then serves the page normally."""
+
+    status: int | None = None  # answer this status instead of the page
+    retry_after: int | None = None  # with a Retry-After header (seconds)
+    location: str | None = None  # with a Location header (redirects; a loop if it points back)
+    delay: float = 0.0  # seconds before answering (past the crawler's timeout: a slow page)
+    truncate: bool = False  # the connection drops half-way through the body
+    charset: str | None = None  # declare this charset in Content-Type ("" declares none)
+    encoding: str = "utf-8"  # encode the body in this codec
+    strip_meta_charset: bool = False  # remove <meta charset> from the HTML
+    pad_bytes: int = 0  # append this many bytes of HTML comment (an oversized page)
+    layout_change: bool = False  # serve the page in a redesigned layout (new class names)
+    times: int | None = None  # apply this many times, then serve normally (None: always)
+
+    def applies(self) -> bool:
+        if self.times is None:
+            return True
+        if self.times <= 0:
+            return False
+        self.times -= 1
+        return True
+
+
+# A redesign of each layout: the same content under class names the site selectors do not
+# know, so the crawler must fall back to the generic extractor.
+LAYOUT_CHANGES: dict[str, list[tuple[str, str]]] = {
+    "disway": [("post text-black-1", "article-wrap"), ('class="text-black"', 'class="title"')],
+    "tribun": [('id="arttitle"', 'class="headline"'), ("txt-article", "article-body")],
+    "antara": [("wrap__article-detail-title", "news-title"), ("wrap__article-detail", "news")],
+}
+
+
+def render_article(
+    article: DemoArticle,
+    base: str,
+    page_number: int = 1,
+    all_pages: bool = False,
+    related: DemoArticle | None = None,
+) -> str:
+    """One page of `article` in its site's layout (also used by the benchmarks)."""
+    return (
+        _templates()
+        .get_template(f"{LAYOUTS[article.site]}/article.html")
+        .render(
+            a=article,
+            base=base,
+            page_number=page_number,
+            page_count=article.page_count,
+            all_pages=all_pages,
+            page_paragraphs=article.paragraphs
+            if all_pages
+            else article.page_paragraphs(page_number),
+            related=related,
+        )
+    )
 
 
 class DemoSite:
     """One demo news site served on 127.0.0.1 (port 0: any free port)."""
 
     def __init__(
-        self, key: SiteKey, port: int = 0, listing_size: int = 30, host: str = "127.0.0.1"
+        self,
+        key: SiteKey,
+        port: int = 0,
+        listing_size: int = 30,
+        host: str = "127.0.0.1",
+        articles: list[DemoArticle] | None = None,
     ) -> None:
         self.key = key
         self.layout = LAYOUTS[key]
@@ -187,14 +258,19 @@ class DemoSite:
         # Paths answered with this status instead of the page: the tests' way to make a
         # site fail ("*" for every path).
         self.failures: dict[str, int] = {}
+        # Path → what goes wrong there ("*" for every path): see `Fault`.
+        self.faults: dict[str, Fault] = {}
         # Seconds to wait before answering article pages: a slow site, for interrupt tests.
         self.article_delay = 0.0
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
-        self.articles = load_articles(key)
+        self.articles = load_articles(key) if articles is None else articles
         for article in self.articles:
             article.base = self.base_url
+        # Path → article, so a mirror of thousands of articles answers in constant time.
+        self._by_path = {"/" + article.path: article for article in self.articles}
+        self._position = {article.path: n for n, article in enumerate(self.articles)}
 
     @property
     def port(self) -> int:
@@ -212,19 +288,59 @@ class DemoSite:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever to return
+            self._server.shutdown()
         self._server.server_close()
 
     # -- routing -------------------------------------------------------------------------
 
     def respond(self, raw_path: str) -> Response:
         self.requests.append(raw_path)
-        parts = urlsplit(raw_path)
-        path = parts.path.rstrip("/") or "/"
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        path = urlsplit(raw_path).path.rstrip("/") or "/"
         for pattern in (path, "*"):
             if pattern in self.failures:
                 return Response(self.failures[pattern], b"<h1>Server error</h1>")
+        fault = self.faults.get(path) or self.faults.get("*")
+        if fault is None or not fault.applies():
+            return self._route(raw_path)
+        return self._faulty(raw_path, fault)
+
+    def _faulty(self, raw_path: str, fault: Fault) -> Response:
+        if fault.status is not None:
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            if fault.location is not None:
+                headers["Location"] = self.base_url + fault.location
+            body = f"<h1>{fault.status}</h1>".encode()
+            return Response(fault.status, body, headers=headers, delay=fault.delay)
+        response = self._route(raw_path)
+        html = response.body.decode("utf-8")
+        if fault.layout_change:
+            for old, new in LAYOUT_CHANGES[self.layout]:
+                html = html.replace(old, new)
+        if fault.strip_meta_charset:
+            html = html.replace('<meta charset="utf-8">', "")
+        if fault.pad_bytes:
+            html += "<!-- " + "x" * fault.pad_bytes + " -->"
+        content_type = response.content_type.split(";")[0]
+        if fault.charset:
+            content_type += f"; charset={fault.charset}"
+        elif fault.charset is None:
+            content_type = response.content_type
+        return Response(
+            response.status,
+            html.encode(fault.encoding),
+            content_type,
+            response.headers,
+            delay=fault.delay,
+            truncate=fault.truncate,
+        )
+
+    def _route(self, raw_path: str) -> Response:
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if path == "/robots.txt":
             return Response(200, ROBOTS[self.key].encode(), "text/plain; charset=utf-8")
         if path in ("/rss", "/rss/terkini.xml"):
@@ -244,13 +360,16 @@ class DemoSite:
             return self._paged_listing(self.articles, offset, "/terkini/{page}", page_number=page)
         if self.key == "tribunjambi" and path == "/index-news":
             return self._tribun_index(query)
-        for article in self.articles:
-            if path == "/" + article.path:
-                return self._article(article, query.get("page", "1"))
-            if self.key == "jambiekspres" and path.startswith("/" + article.path + "/"):
-                suffix = path.rsplit("/", 1)[1]
-                if suffix.isdigit() and int(suffix) % DISWAY_PAGE_STEP == 0:
-                    return self._article(article, str(int(suffix) // DISWAY_PAGE_STEP + 1))
+        if path in self._by_path:
+            return self._article(self._by_path[path], query.get("page", "1"))
+        head, _, suffix = path.rpartition("/")
+        if (
+            self.key == "jambiekspres"
+            and head in self._by_path
+            and suffix.isdigit()
+            and int(suffix) % DISWAY_PAGE_STEP == 0
+        ):
+            return self._article(self._by_path[head], str(int(suffix) // DISWAY_PAGE_STEP + 1))
         return Response(404, b"<h1>404 Halaman tidak ditemukan</h1>")
 
     def _article(self, article: DemoArticle, page: str) -> Response:
@@ -258,22 +377,18 @@ class DemoSite:
         number = 1 if all_pages or not page.isdigit() else int(page)
         if not 1 <= number <= article.page_count:
             return Response(404, b"<h1>404 Halaman tidak ditemukan</h1>")
-        others = [a for a in self.articles if a.id != article.id]
-        related = others[article.id % len(others)] if others else None
-        html = (
-            _templates()
-            .get_template(f"{self.layout}/article.html")
-            .render(
-                a=article,
-                base=self.base_url,
-                page_number=number,
-                page_count=article.page_count,
-                all_pages=all_pages,
-                page_paragraphs=article.paragraphs
-                if all_pages
-                else article.page_paragraphs(number),
-                related=related,
-            )
+        # Another article of the site, chosen as before the mirror needed constant time:
+        # others[id % len(others)], with `others` the site's articles less this one.
+        related = None
+        if len(self.articles) > 1:
+            index = article.id % (len(self.articles) - 1)
+            related = self.articles[index if index < self._position[article.path] else index + 1]
+        html = render_article(
+            article,
+            self.base_url,
+            page_number=number,
+            all_pages=all_pages,
+            related=related,
         )
         return Response(200, html.encode("utf-8"))
 
@@ -327,6 +442,10 @@ class DemoSite:
 def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "PantauDemo/1.0"
+        # Headers and body go out in two writes; with Nagle's algorithm the body waits for
+        # the client's delayed ACK (~40 ms a page), which made the mirror, not the crawler,
+        # the bottleneck of the crawl benchmark.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             if site.article_delay and any(
@@ -334,13 +453,22 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
             ):
                 time.sleep(site.article_delay)
             response = site.respond(self.path)
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(response.body)
+            if response.delay:
+                time.sleep(response.delay)
+            try:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(response.body)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if response.truncate:
+                    self.wfile.write(response.body[: len(response.body) // 2])
+                    self.close_connection = True
+                    return
+                self.wfile.write(response.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the crawler gave up (timeout, size limit): nothing left to answer
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # The crawler logs what it fetched; the server stays quiet.

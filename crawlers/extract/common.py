@@ -74,3 +74,14 @@ def canonical_of(selector: Selector, page_url: str) -> str:
     if declared and urlsplit(declared).netloc == urlsplit(page_url).netloc:
         return canonicalize_url(declared)
     return canonicalize_url(page_url)
+
+
+def page_text(body: bytes, declared: str) -> str:
+    """The page's text. Sites declare a wrong charset (latin-1 in the header over a UTF-8
+    body) or none at all; a body that decodes as UTF-8 is UTF-8 (latin-1 text with accents
+    almost never is), anything else is left to the declared or sniffed charset in
+    `declared` (Scrapy's `response.text`)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return declared

@@ -1,25 +1,32 @@
 """What the news spiders share: sources from Pantau's configuration, incremental listing
-walks, multi-page stitching, and failures recorded for the crawl report."""
+walks, multi-page stitching, the generic fallback for changed layouts, the per-site error
+budget, and failures recorded with their reasons for the crawl report."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date
 from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
 from parsel import Selector
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawlers.extract.common import LayoutMismatch, PageExtract, canonicalize_url
+from crawlers.extract import generic
+from crawlers.extract.common import LayoutMismatch, PageExtract, canonicalize_url, page_text
 from pantau.config import SourceConfig
 from pantau.models import ExtractedArticle
 
 Extractor = Callable[[str, str], PageExtract]
 log = logging.getLogger(__name__)
+# A backfill (--since) walks listings to their end, but not forever.
+BACKFILL_LISTING_PAGES = 500
+ERROR_BUDGET_REASON = "error_budget"
 
 
 class NewsSpider(scrapy.Spider):
@@ -35,17 +42,29 @@ class NewsSpider(scrapy.Spider):
         source: SourceConfig,
         known_urls: set[str] | None = None,
         max_listing_pages: int | None = None,
+        since: date | None = None,
+        error_budget: int = 20,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=source.name, **kwargs)
         self.source = source
         self.base_url = source.url
         self.known_urls = known_urls or set()
+        self.since = since
         if max_listing_pages is not None:
             self.max_listing_pages = max_listing_pages
+        if since is not None:
+            self.max_listing_pages = max(self.max_listing_pages, BACKFILL_LISTING_PAGES)
+        self.error_budget = error_budget
+        self.budget_spent = False
         # Reason → count, for the crawl report.
         self.failures: dict[str, int] = {}
         self.layout_mismatches = 0
+        # Pages read by the generic extractor because the site's selectors did not match.
+        self.layout_fallbacks = 0
+        self.pages_parsed = 0
+        # Article URLs requested in this run: feeds and listings name the same articles.
+        self.requested: set[str] = set()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.initial_requests():
@@ -65,15 +84,20 @@ class NewsSpider(scrapy.Spider):
         depth: int,
     ) -> Iterator[scrapy.Request]:
         """Request the unknown articles of a listing page, then the next page unless this
-        one held only articles seen before (incremental crawling)."""
+        one held only articles seen before (incremental crawling). A backfill (`since`)
+        walks on past known articles: it is looking for older ones."""
+        self.pages_parsed += 1
         unknown = 0
         for href in links:
             url = canonicalize_url(urljoin(response.url, href))
             if url in self.known_urls:
                 continue
             unknown += 1
-            yield self.article_request(url)
-        if next_url and unknown and depth + 1 < self.max_listing_pages:
+            if url not in self.requested:
+                self.requested.add(url)
+                yield self.article_request(url)
+        walk_on = unknown > 0 or self.since is not None
+        if next_url and walk_on and depth + 1 < self.max_listing_pages:
             yield scrapy.Request(
                 urljoin(response.url, next_url),
                 callback=self.parse_listing,
@@ -85,28 +109,63 @@ class NewsSpider(scrapy.Spider):
         raise NotImplementedError
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        """RSS 2.0 items and news sitemap entries: article links, newest first."""
+        """RSS 2.0 items and news sitemap entries: article links, newest first. A sitemap
+        index's sitemaps are followed as feeds."""
         feed = Selector(text=response.text, type="xml")
         feed.remove_namespaces()
-        links = feed.xpath("//item/link/text() | //url/loc/text()").getall()
+        for sitemap in feed.xpath("//sitemapindex/sitemap/loc/text()").getall():
+            yield scrapy.Request(sitemap.strip(), self.parse_feed, errback=self.on_error)
+        links = feed.xpath("//item/link/text() | //urlset/url/loc/text()").getall()
         yield from self.follow_listing(response, [link.strip() for link in links], None, 0)
 
     # -- articles ------------------------------------------------------------------------
 
     def article_request(self, url: str) -> scrapy.Request:
+        # Not through Scrapy's duplicate filter (`self.requested` does that job): the filter
+        # would silently drop a redirect back to a URL already seen, so a redirect loop
+        # would lose the article without a word; unfiltered, it ends at REDIRECT_MAX_TIMES
+        # with a failure in the report.
         return scrapy.Request(
-            url, callback=self.parse_article, errback=self.on_error, meta={"archive": True}
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            meta={"archive": True},
+            dont_filter=True,
         )
+
+    def extract_page(self, response: Response) -> PageExtract | None:
+        """The site extractor's reading of the page; the generic extractor's, with a
+        warning, when the site's selectors no longer match (a redesign); None (a recorded
+        failure) when neither finds an article."""
+        html = page_text(response.body, response.text)
+        try:
+            return self.extractor(html, response.url)
+        except LayoutMismatch as exc:
+            site_error = exc
+        try:
+            page = generic.extract(html, response.url)
+        except LayoutMismatch:
+            self.layout_mismatches += 1
+            self.record_failure(f"layout not recognised ({site_error})", response.url)
+            return None
+        self.layout_fallbacks += 1
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("pantau/layout_fallback")
+        log.warning(
+            "%s: layout changed? %s at %s; read with the generic extractor",
+            self.source.name,
+            site_error,
+            response.url,
+        )
+        return page
 
     def parse_article(
         self, response: Response, parts: list[PageExtract] | None = None
     ) -> Iterator[scrapy.Request | ExtractedArticle]:
-        try:
-            page = self.extractor(response.text, response.url)
-        except LayoutMismatch as exc:
-            self.layout_mismatches += 1
-            self.record_failure(f"layout not recognised ({exc})", response.url)
+        page = self.extract_page(response)
+        if page is None:
             return
+        self.pages_parsed += 1
         collected = [*(parts or []), page]
         # The first page lists every further page; fetch them one after the other so the
         # text is stitched in order.
@@ -148,15 +207,43 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
-        else:
-            reason = failure.type.__name__ if failure.type else "error"
-            detail = str(failure.value)
-            if detail:
-                reason = f"{reason}: {detail[:120]}"
-        self.record_failure(reason, url)
+        explained = request.meta.get("pantau_failure") if request is not None else None
+        self.record_failure(explained or failure_reason(failure, self.crawler.settings), url)
 
     def record_failure(self, reason: str, url: str) -> None:
         self.failures[reason] = self.failures.get(reason, 0) + 1
         log.warning("%s: %s (%s)", self.source.name, reason, url)
+        failed = sum(self.failures.values())
+        # The budget stops a site that mostly fails (down, blocking us, redesigned beyond
+        # the fallback) without stopping the other sites of the run; a large site with a
+        # few broken pages goes on.
+        if self.budget_spent:
+            return  # already closing; requests in flight still end here
+        if failed >= self.error_budget and failed > self.pages_parsed:
+            self.budget_spent = True
+            reason = f"error budget spent: {failed} failures, {self.pages_parsed} pages read"
+            self.failures[reason] = 1
+            log.error("%s: stopping this source, %s", self.source.name, reason)
+            raise CloseSpider(ERROR_BUDGET_REASON)
+
+
+def failure_reason(failure: Failure, settings: Any) -> str:
+    """A short reason a person understands, the same for the same cause, so the crawl
+    report can count them."""
+    value = failure.value
+    if failure.check(HttpError):
+        return f"HTTP {value.response.status}"
+    name = failure.type.__name__ if failure.type else "error"
+    detail = str(value)
+    if name in ("DownloadTimeoutError", "TimeoutError", "TCPTimedOutError"):
+        return f"timeout (no answer within {settings.getfloat('DOWNLOAD_TIMEOUT'):g} s)"
+    if name == "ResponseDataLossError" or "DataLoss" in detail:
+        return "truncated response (connection closed before the announced length)"
+    if name == "DownloadCancelledError" and "max size" in detail.lower():
+        return f"page larger than crawl.max_page_bytes ({settings.getint('DOWNLOAD_MAXSIZE')})"
+    if failure.check(IgnoreRequest):
+        if "redirection" in detail:
+            return "redirect loop (too many redirections)"
+        if "robots.txt" in detail:
+            return "forbidden by robots.txt"
+    return f"{name}: {detail[:120]}" if detail else name

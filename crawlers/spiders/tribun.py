@@ -26,7 +26,9 @@ class TribunSpider(NewsSpider):
             f"{self.base_url}/sitemap_news.xml", self.parse_feed, errback=self.on_error
         )
         today = datetime.now(DEFAULT_ZONE).date()
-        for days_ago in range(self.index_days):
+        # A backfill reads the daily index of every day back to `since`.
+        days = (today - self.since).days + 1 if self.since else self.index_days
+        for days_ago in range(days):
             day = today - timedelta(days=days_ago)
             yield scrapy.Request(
                 f"{self.base_url}/index-news?date={day.year}-{day.month}-{day.day}&page=1",

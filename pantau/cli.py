@@ -616,10 +616,17 @@ def _read_password(from_stdin: bool, confirm: bool = True) -> str:
     return password
 
 
-def _accounts() -> Any:
-    from web.accounts import Accounts
+@contextmanager
+def _accounts() -> Iterator[Any]:
+    """The accounts store; an AccountError becomes a one-line message and exit status 2."""
+    from web.accounts import AccountError, Accounts
 
-    return Accounts.open(State.settings())
+    try:
+        with Accounts.open(State.settings()) as accounts:
+            yield accounts
+    except AccountError as exc:
+        typer.echo(f"pantau users: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
 
 
 @users_app.command("add")
@@ -631,29 +638,17 @@ def users_add(
     ] = False,
 ) -> None:
     """Add a user; the password is asked for (or read from stdin), at least 10 characters."""
-    from web.accounts import AccountError
-
     password = _read_password(password_stdin)
     with _accounts() as accounts:
-        try:
-            accounts.add_user(username, password, role)
-        except AccountError as exc:
-            typer.echo(f"pantau users: {exc}", err=True)
-            raise typer.Exit(EXIT_CONFIG) from exc
+        accounts.add_user(username, password, role)
     typer.echo(f"added {username} ({role})")
 
 
 @users_app.command("remove")
 def users_remove(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Remove a user; their sessions end at once (their corrections stay, with their name)."""
-    from web.accounts import AccountError
-
     with _accounts() as accounts:
-        try:
-            accounts.remove_user(username)
-        except AccountError as exc:
-            typer.echo(f"pantau users: {exc}", err=True)
-            raise typer.Exit(EXIT_CONFIG) from exc
+        accounts.remove_user(username)
     typer.echo(f"removed {username}")
 
 
@@ -665,15 +660,9 @@ def users_passwd(
     ] = False,
 ) -> None:
     """Set a new password; the user's open sessions end."""
-    from web.accounts import AccountError
-
     password = _read_password(password_stdin)
     with _accounts() as accounts:
-        try:
-            accounts.set_password(username, password)
-        except AccountError as exc:
-            typer.echo(f"pantau users: {exc}", err=True)
-            raise typer.Exit(EXIT_CONFIG) from exc
+        accounts.set_password(username, password)
     typer.echo(f"password of {username} changed")
 
 

@@ -10,13 +10,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from crawlers.demo_site.server import DemoSite, load_articles
+from tests.helpers import wait_for_articles
 
 PANTAU = [sys.executable, "-m", "pantau"]
 
@@ -254,21 +254,7 @@ def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes(tmp_path: Path) -
             [*PANTAU, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         # Generous: a loaded machine needs a while to start the flow and its first crawl.
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            store = data_dir / "pantau.sqlite"
-            if store.exists():
-                try:
-                    count = (
-                        sqlite3.connect(store)
-                        .execute("SELECT count(*) FROM articles")
-                        .fetchone()[0]
-                    )
-                except sqlite3.OperationalError:
-                    count = 0
-                if count >= 2:
-                    break
-            time.sleep(0.1)
+        wait_for_articles(data_dir / "pantau.sqlite", 2, seconds=180)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 130, stderr[-2000:]

@@ -24,6 +24,7 @@ import pytest
 
 from crawlers.demo_site.server import SITE_KEYS, SITE_LABELS, SITE_SPIDERS, DemoSite
 from pantau.config import CrawlConfig, FlowConfig, Settings, SourceConfig
+from tests.helpers import wait_for_articles
 
 PANTAU = [sys.executable, "-m", "pantau"]
 
@@ -241,21 +242,7 @@ def test_a_run_killed_with_sigkill_and_run_again_ends_like_an_uninterrupted_run(
             start_new_session=True,
         )
         store = data_dir / "pantau.sqlite"
-        count = 0
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and process.poll() is None:
-            if store.exists():
-                try:
-                    count = (
-                        sqlite3.connect(store)
-                        .execute("SELECT count(*) FROM articles")
-                        .fetchone()[0]
-                    )
-                except sqlite3.OperationalError:
-                    count = 0
-                if count >= 2:
-                    break
-            time.sleep(0.1)
+        count = wait_for_articles(store, 2, seconds=240, process=process)
         assert process.poll() is None and count >= 2, "the run ended before it could be killed"
         os.killpg(process.pid, signal.SIGKILL)  # like a power cut, for the whole run
         process.wait(timeout=30)

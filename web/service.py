@@ -15,6 +15,7 @@ from index.base import IndexDocument, SearchIndex, SearchRequest, SearchResult
 from index.highlight import highlight, snippet
 from index.query import parse_query
 from nlp.gazetteer import load_gazetteer
+from nlp.places import to_region
 from pantau.models import Category, Region, Relevance, TaggedArticle
 from pantau.store import ArticleStore
 from web.masking import mask_victims
@@ -62,15 +63,7 @@ class Correction(BaseModel):
 
 
 def region_of(code: str) -> Region:
-    place = load_gazetteer()[code]
-    return Region(
-        name=place.name,
-        code=place.code,
-        level=place.level,
-        province_code=place.province_code,
-        lat=place.lat,
-        lon=place.lon,
-    )
+    return to_region(load_gazetteer()[code])
 
 
 def region_name(code: str) -> str:

@@ -1,0 +1,29 @@
+"""Small helpers shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+
+def wait_for_articles(
+    store: Path, at_least: int, seconds: float, process: subprocess.Popen[str] | None = None
+) -> int:
+    """Poll the article store until it holds `at_least` articles, the time is up, or
+    `process` has ended; return the last count seen."""
+    count = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
+        if store.exists():
+            try:
+                count = (
+                    sqlite3.connect(store).execute("SELECT count(*) FROM articles").fetchone()[0]
+                )
+            except sqlite3.OperationalError:  # the first run is still creating the schema
+                count = 0
+            if count >= at_least:
+                break
+        time.sleep(0.1)
+    return count

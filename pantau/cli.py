@@ -629,13 +629,16 @@ def _accounts() -> Iterator[Any]:
         raise typer.Exit(EXIT_CONFIG) from exc
 
 
+PasswordFromStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+]
+
+
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option(help="analyst, researcher or admin.")] = "analyst",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
-    ] = False,
+    password_stdin: PasswordFromStdin = False,
 ) -> None:
     """Add a user; the password is asked for (or read from stdin), at least 10 characters."""
     password = _read_password(password_stdin)
@@ -655,9 +658,7 @@ def users_remove(username: Annotated[str, typer.Argument(help="Login name.")]) -
 @users_app.command("passwd")
 def users_passwd(
     username: Annotated[str, typer.Argument(help="Login name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
-    ] = False,
+    password_stdin: PasswordFromStdin = False,
 ) -> None:
     """Set a new password; the user's open sessions end."""
     password = _read_password(password_stdin)

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+PANTAU = [sys.executable, "-m", "pantau"]
+
+
+def pantau(
+    *args: str,
+    data_dir: Path,
+    stdin: str | None = None,
+    timeout: int = 180,
+    config: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the `pantau` command as a person would, on `data_dir`, ignoring any
+    PANTAU_CONFIG of the surroundings unless `config` names one."""
+    env = {**os.environ, "PANTAU_DATA_DIR": str(data_dir)}
+    env.pop("PANTAU_CONFIG", None)
+    if config is not None:
+        env["PANTAU_CONFIG"] = str(config)
+    return subprocess.run(
+        [*PANTAU, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=data_dir.parent,
+    )
 
 
 def wait_for_articles(

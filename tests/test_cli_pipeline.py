@@ -9,38 +9,13 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from crawlers.demo_site.server import DemoSite, load_articles
-from tests.helpers import wait_for_articles
-
-PANTAU = [sys.executable, "-m", "pantau"]
-
-
-def pantau(
-    *args: str,
-    data_dir: Path,
-    stdin: str | None = None,
-    timeout: int = 180,
-    config: Path | None = None,
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PANTAU_DATA_DIR": str(data_dir)}
-    env.pop("PANTAU_CONFIG", None)
-    if config is not None:
-        env["PANTAU_CONFIG"] = str(config)
-    return subprocess.run(
-        [*PANTAU, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=data_dir.parent,
-    )
+from tests.helpers import PANTAU, pantau, wait_for_articles
 
 
 def free_port_block(size: int = 3) -> int:

@@ -11,7 +11,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from index import open_index
 from pantau.config import Settings, load_settings
 from pantau.models import ExtractedArticle
 from pantau.store import ArticleStore
+from tests.helpers import pantau
 
 PASSWORDS = {
     "analis": ("analyst", "kata-sandi-analis-1"),
@@ -43,17 +43,7 @@ VICTIM_NAME = "Siti Aminah"
 def pantau_cli(
     *args: str, data_dir: Path, stdin: str | None = None, timeout: int = 180
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PANTAU_DATA_DIR": str(data_dir)}
-    env.pop("PANTAU_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pantau", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=data_dir.parent,
-    )
+    return pantau(*args, data_dir=data_dir, stdin=stdin, timeout=timeout)
 
 
 def free_port() -> int:

@@ -21,19 +21,33 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --no-dev
 	touch $@
 
+# The test environment also holds the `transformers` extra (PyTorch, several GB) because
+# the transformer NER path is tested offline with a tiny model; CI caches it (.ci/run).
 $(VENV)/.installed-test: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --no-dev --extra test
+	$(UV) sync --frozen --no-dev --extra test --extra transformers
 	touch $(VENV)/.installed $@
 
 # The browser tests (tests/test_web_browser.py) drive Debian's Chromium through Playwright;
 # Playwright's own browser download is not used. Skipped when it is already installed.
 CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y --no-install-recommends chromium
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends chromium
 
-setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test $(CHROMIUM)
+# The digest's PDF is drawn by WeasyPrint, which loads Pango through its C API; the tests
+# turn PDF pages into PNGs with pdftoppm (poppler-utils). Installed only when missing.
+SYSTEM_LIBS := /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 /usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0
+$(SYSTEM_LIBS):
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+PDFTOPPM := /usr/bin/pdftoppm
+$(PDFTOPPM):
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends poppler-utils
+
+setup: $(VENV)/.installed $(SYSTEM_LIBS)
+setup-test: $(VENV)/.installed-test $(SYSTEM_LIBS) $(CHROMIUM) $(PDFTOPPM)
 
 run: setup
 	$(VENV)/bin/pantau run

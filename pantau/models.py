@@ -34,6 +34,9 @@ Relation = Literal["keluarga", "pasangan", "kenalan", "orang_asing", "sindikat"]
 RegionLevel = Literal["negara", "provinsi", "kabupaten_kota", "kecamatan"]
 LocationRole = Literal["incident", "origin", "destination", "mentioned"]
 EntityLabel = Literal["PERSON", "ORGANIZATION", "LOCATION", "TIME", "QUANTITY"]
+# An added field (the contract allows additions): what a PERSON is in the reported case.
+# Masking reads it: a victim's name never leaves an analyst's own screen.
+PersonRole = Literal["victim", "perpetrator", "other"]
 
 
 class ArticleIn(BaseModel):
@@ -71,6 +74,7 @@ class Entity(BaseModel):
     end: int = Field(ge=0)
     label: EntityLabel
     text: str
+    role: PersonRole | None = None
 
 
 class Victims(BaseModel):

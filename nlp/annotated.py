@@ -1,0 +1,171 @@
+"""Pantau's own annotated set: real articles from the shared data, labelled by the team.
+
+The repository keeps only references and labels (`nlp/data/annotated/`), never the article
+texts, which belong to their publishers: `pool.jsonl` says where each article is in the
+shared data (file and row) with a hash of its text, `labels-*.jsonl` hold the labels, and
+`load_annotated` joins them back with the texts from the configured shared data folder.
+
+Each article has a fixed split from a hash of its id: `test` articles are held out — never
+used for training or for tuning rules — and the model cards report numbers on them only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pantau.models import ArticleIn
+
+ANNOTATED_DIR = Path(__file__).parent / "data" / "annotated"
+POOL_FILE = ANNOTATED_DIR / "pool.jsonl"
+Split = Literal["train", "test"]
+# About 40% held out: enough TPPO articles in the test part to measure them at all.
+TEST_SHARE_PERCENT = 40
+
+
+class SharedRef(BaseModel):
+    """Where an article lives in ../shared/data: a CSV row or a JSONL line (0-based)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    row: int
+
+
+class PoolItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    url: str
+    ref: SharedRef
+    text_sha256: str
+    stratum: str
+    split: Split
+
+
+def split_of(article_id: str) -> Split:
+    bucket = int(hashlib.sha256(f"pantau-annotated:{article_id}".encode()).hexdigest(), 16) % 100
+    return "test" if bucket < TEST_SHARE_PERCENT else "train"
+
+
+def text_sha256(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SharedArticle:
+    url: str
+    title: str
+    text: str
+    published: str | None
+    source: str
+
+
+def _clean(value: str | None) -> str:
+    return re.sub(r"[ \t]+", " ", (value or "").replace("\r", "")).strip()
+
+
+@lru_cache(maxsize=16)
+def _rows(path: Path) -> tuple[dict[str, Any], ...]:
+    if path.suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            return tuple(json.loads(line) for line in handle if line.strip())
+    csv.field_size_limit(1 << 30)
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def shared_article(data_dir: Path, ref: SharedRef) -> SharedArticle:
+    """The article a reference points at, in one shape whatever the file's columns."""
+    row = _rows(data_dir / ref.file)[ref.row]
+    if "judul" in row:  # detik-2025-aspects
+        return SharedArticle(
+            row["tautan"],
+            _clean(row["judul"]),
+            row["isi_berita"].strip(),
+            row.get("tanggal"),
+            "detik.com",
+        )
+    if "content" in row:  # click-id
+        return SharedArticle(
+            row["url"], _clean(row["title"]), row["content"].strip(), None, row["source"]
+        )
+    return SharedArticle(  # child-abuse JSONL
+        row["url"], row["title"], row["text"], row.get("published"), row.get("source") or ""
+    )
+
+
+def read_pool(path: Path = POOL_FILE) -> list[PoolItem]:
+    with path.open(encoding="utf-8") as handle:
+        return [PoolItem.model_validate_json(line) for line in handle if line.strip()]
+
+
+def read_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:
+    """Every `labels-*.jsonl` record by article id (a later file wins on a repeated id)."""
+    labels: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("labels-*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}:{number}: not JSON: {error}") from error
+                labels[record["id"]] = record
+    return labels
+
+
+@dataclass(frozen=True)
+class AnnotatedArticle:
+    item: PoolItem
+    article: ArticleIn
+    gold: dict[str, Any]
+
+
+def load_annotated(
+    data_dir: Path, split: Split | None = None, directory: Path = ANNOTATED_DIR
+) -> Iterator[AnnotatedArticle]:
+    """Labelled pool articles joined with their texts; `split` keeps one part only.
+
+    Fails when a referenced text changed (its hash no longer matches): labels made for one
+    text must not silently apply to another.
+    """
+    labels = read_labels(directory)
+    for item in read_pool(directory / POOL_FILE.name):
+        if item.id not in labels or (split is not None and item.split != split):
+            continue
+        shared = shared_article(data_dir, item.ref)
+        if text_sha256(shared.title, shared.text) != item.text_sha256:
+            raise ValueError(f"{item.ref.file} row {item.ref.row} changed since it was labelled")
+        article = ArticleIn(
+            id=item.id,
+            title=shared.title,
+            text=shared.text,
+            url=shared.url,
+            source=shared.source,
+            published=shared.published,
+        )
+        gold = {k: v for k, v in labels[item.id].items() if k in GOLD_FIELDS}
+        yield AnnotatedArticle(item, article, gold)
+
+
+# The label fields of a labels-*.jsonl record that `pantau eval tag` scores.
+GOLD_FIELDS = (
+    "relevance",
+    "categories",
+    "victim_groups",
+    "domestic",
+    "victims_count",
+    "perpetrator_relation",
+    "primary_location",
+)

@@ -1,0 +1,125 @@
+"""Select the real articles Pantau's team labels (nlp/data/annotated/pool.jsonl).
+
+Strata, each sampled with a fixed seed so the pool is reproducible from the shared data:
+- `tppo-candidate`: every article in any shared set that mentions trafficking words (there
+  is no public trafficking data, so we take all of them);
+- `child-abuse`: a sample of the 478 labelled child-abuse articles;
+- `violence-candidate`: click-id articles with words of sexual/physical violence;
+- `detik-hukum` / `detik-other`: detik 2025 articles (courts, corruption, fraud: hard negatives);
+- `background`: random click-id articles (the general news the false-positive goal is about).
+
+Usage: python scripts/build_annotation_pool.py [--data-dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nlp.annotated import (
+    POOL_FILE,
+    PoolItem,
+    SharedRef,
+    _rows,
+    shared_article,
+    split_of,
+    text_sha256,
+)
+from pantau.models import article_id
+
+TPPO_WORDS = re.compile(
+    r"perdagangan orang|perdagangan manusia|\bTPPO\b|trafficking"
+    r"|pekerja migran (?:non.?prosedural|ilegal)|\bPMI ilegal|\bTKI ilegal"
+    r"|mucikari|prostitusi|eksploitasi seksual|dijual ke",
+    re.IGNORECASE,
+)
+VIOLENCE_WORDS = re.compile(
+    r"pencabulan|dicabuli|memperkosa|diperkosa|pemerkosaan|\bKDRT\b|penganiayaan|dianiaya"
+    r"|kekerasan seksual|kekerasan terhadap (?:anak|perempuan)|pelecehan seksual|persetubuhan",
+    re.IGNORECASE,
+)
+SAMPLE = {
+    "child-abuse": 60,
+    "violence-candidate": 70,
+    "detik-hukum": 40,
+    "detik-other": 25,
+    "background": 45,
+}
+MAX_TPPO = 90
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=POOL_FILE)
+    args = parser.parse_args()
+    data_dir: Path = args.data_dir
+    rng = random.Random(20261127)
+
+    strata: dict[str, list[SharedRef]] = {name: [] for name in ["tppo-candidate", *SAMPLE]}
+    files = [
+        "incidents/child-abuse-news.dev.jsonl",
+        "news/detik-2025-aspects/data_berita.csv",
+        *sorted(str(p.relative_to(data_dir)) for p in (data_dir / "news/click-id").glob("*.csv")),
+    ]
+    for file in files:
+        for row_number, row in enumerate(_rows(data_dir / file)):
+            ref = SharedRef(file=file, row=row_number)
+            article = shared_article(data_dir, ref)
+            if len(article.text) < 300 or not article.url:
+                continue
+            both = f"{article.title}\n{article.text}"
+            if TPPO_WORDS.search(both):
+                strata["tppo-candidate"].append(ref)
+            elif file.startswith("incidents/"):
+                strata["child-abuse"].append(ref)
+            elif "detik-2025" in file:
+                hukum = row.get("aspek_target") == "Hukum & Kriminalitas"
+                strata["detik-hukum" if hukum else "detik-other"].append(ref)
+            elif VIOLENCE_WORDS.search(both):
+                strata["violence-candidate"].append(ref)
+            else:
+                strata["background"].append(ref)
+
+    chosen: list[tuple[str, SharedRef]] = []
+    tppo = strata["tppo-candidate"]
+    chosen += [("tppo-candidate", ref) for ref in rng.sample(tppo, min(MAX_TPPO, len(tppo)))]
+    for name, count in SAMPLE.items():
+        refs = strata[name]
+        chosen += [(name, ref) for ref in rng.sample(refs, min(count, len(refs)))]
+
+    seen: set[str] = set()
+    items: list[PoolItem] = []
+    for stratum, ref in chosen:
+        article = shared_article(data_dir, ref)
+        identifier = article_id(article.url)
+        if identifier in seen:
+            continue
+        seen.add(identifier)
+        items.append(
+            PoolItem(
+                id=identifier,
+                url=article.url,
+                ref=ref,
+                text_sha256=text_sha256(article.title, article.text),
+                stratum=stratum,
+                split=split_of(identifier),
+            )
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as handle:
+        for item in items:
+            handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
+    counts = {name: sum(1 for i in items if i.stratum == name) for name in strata}
+    print(f"{len(items)} articles → {args.out}: {counts}")
+    print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ from index.base import IndexDocument, SearchIndex
 from nlp.tagger import RuleTagger
 from pantau.config import Settings, SourceConfig
 from pantau.store import ArticleStore
+from web.service import apply_corrections
 
 log = logging.getLogger(__name__)
 INDEX_BATCH = 200
@@ -143,6 +144,8 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
     store.enqueue_index(
         [(doc_id, v) for doc_id, v in current.items() if indexed_versions.get(doc_id) != v]
     )
+    # Analysts' corrections outlive re-tagging: the index shows the corrected labels.
+    corrections = store.label_corrections()
     rejected: dict[str, str] = {}
     after = ""
     while entries := store.outbox(INDEX_BATCH, after):
@@ -151,7 +154,10 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
         for article_id, _ in entries:
             found = store.tagged_article(article_id)
             if found is not None:  # gone or untagged: removed below, as stale
-                documents.append(IndexDocument.from_store(*found))
+                stored, tagged = found
+                if article_id in corrections:
+                    tagged = apply_corrections(tagged, corrections[article_id])
+                documents.append(IndexDocument.from_store(stored, tagged))
         failed: dict[str, str] = {}
         try:
             summary.indexed += index.upsert(documents) if documents else 0

@@ -5,8 +5,9 @@ texts, which belong to their publishers: `pool.jsonl` says where each article is
 shared data (file and row) with a hash of its text, `labels-*.jsonl` hold the labels, and
 `load_annotated` joins them back with the texts from the configured shared data folder.
 
-Each article has a fixed split from a hash of its id: `test` articles are held out — never
-used for training or for tuning rules — and the model cards report numbers on them only.
+Each article has a fixed split from a hash of its group (articles on the same case, found by
+word-overlap clustering, form one group): `test` articles are held out — never used for
+training or for tuning rules — and the model cards report numbers on them only.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class PoolItem(BaseModel):
     ref: SharedRef
     text_sha256: str
     stratum: str
+    # Articles on one case (near-duplicates, follow-ups) share a group and so a split:
+    # otherwise the test part would hold copies of what the model trained on.
+    group: str
     split: Split
 
 

@@ -55,6 +55,14 @@ SAMPLE = {
     "background": 45,
 }
 MAX_TPPO = 90
+# Round 2 (labelled after the first 328): every other article with stronger trafficking or
+# exploitation words, to find the few more real TPPO cases the shared data holds.
+ROUND2_WORDS = re.compile(
+    r"pekerja migran|\bTKI\b|\bTKW\b|perbudakan|kerja paksa|disekap|penjualan (?:anak|bayi|orang)"
+    r"|dijual (?:ke|oleh)|penyelundupan (?:orang|manusia)|human trafficking"
+    r"|eksploitasi (?:anak|seksual|pekerja)",
+    re.IGNORECASE,
+)
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -64,7 +72,7 @@ SAME_CASE_JACCARD = 0.1
 
 
 def case_groups(articles: list[SharedArticle]) -> list[str]:
-    """A group key per article: the smallest article id of its connected component."""
+    """A group key per article: the first article id of its connected component."""
     ids = [article_id(a.url) for a in articles]
     words = [features(a.title, a.text) for a in articles]
     parent = list(range(len(articles)))
@@ -82,7 +90,9 @@ def case_groups(articles: list[SharedArticle]) -> list[str]:
     members: dict[int, list[str]] = {}
     for i in range(len(articles)):
         members.setdefault(root(i), []).append(ids[i])
-    return [min(members[root(i)]) for i in range(len(articles))]
+    # The key is the group's first article in pool order, so appending a later round never
+    # moves an earlier article to another split (unless a new article joins two groups).
+    return [members[root(i)][0] for i in range(len(articles))]
 
 
 def main() -> None:
@@ -125,6 +135,17 @@ def main() -> None:
         refs = strata[name]
         chosen += [(name, ref) for ref in rng.sample(refs, min(count, len(refs)))]
 
+    first_round = {(ref.file, ref.row) for _, ref in chosen}
+    for file in files:
+        for row_number in range(len(_rows(data_dir / file))):
+            ref = SharedRef(file=file, row=row_number)
+            if (file, row_number) in first_round:
+                continue
+            article = shared_article(data_dir, ref)
+            both = f"{article.title}\n{article.text}"
+            if len(article.text) >= 300 and article.url and ROUND2_WORDS.search(both):
+                chosen.append(("round2-trafficking-words", ref))
+
     seen: set[str] = set()
     unique: list[tuple[str, SharedRef, SharedArticle]] = []
     for stratum, ref in chosen:
@@ -149,7 +170,8 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as handle:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
-    counts = {name: sum(1 for i in items if i.stratum == name) for name in strata}
+    names = [*strata, "round2-trafficking-words"]
+    counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
 from flows.pipeline import digest_flow, ingest_flow, task_runner
@@ -33,6 +34,11 @@ def deployments(settings: Settings) -> list[Any]:
     ingest = ingest_flow.with_options(task_runner=task_runner(settings)).to_deployment(
         name=INGEST_DEPLOYMENT,
         schedules=[Cron(settings.flow.ingest_cron, timezone=timezone)],
+        # An hour's crawl that runs long must not overlap the next one (two writers on the
+        # same sources): the next run is cancelled and the one after picks up the work.
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
         parameters={"kind": "scheduled"},
         tags=["pantau"],
         description="Crawl → tag → index every configured source.",
@@ -40,8 +46,13 @@ def deployments(settings: Settings) -> list[Any]:
     digest = digest_flow.to_deployment(
         name=DIGEST_DEPLOYMENT,
         schedules=[Cron(settings.flow.digest_cron, timezone=timezone)],
+        # One digest at a time; a late one waits rather than being dropped (it is sent once
+        # per week anyway, see flows/digest.py).
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
+        ),
         tags=["pantau"],
-        description="Weekly digest for the task force (placeholder until the digest issue).",
+        description="Weekly digest of last week's reported cases, sent by SMTP (docs/digest.md).",
     )
     return [ingest, digest]
 

@@ -325,6 +325,12 @@ def test_deployments_carry_the_cron_and_time_zone(tmp_path: Path) -> None:
         INGEST_DEPLOYMENT: [("0 * * * *", "Asia/Jakarta")],
         DIGEST_DEPLOYMENT: [("0 7 * * 1", "Asia/Jakarta")],
     }
+    # Overlapping runs: a long ingest cancels the next one, a late digest waits its turn.
+    limits = {
+        name: (d.concurrency_limit, d.concurrency_options.collision_strategy.value)
+        for name, d in by_name.items()
+    }
+    assert limits == {INGEST_DEPLOYMENT: (1, "CANCEL_NEW"), DIGEST_DEPLOYMENT: (1, "ENQUEUE")}
     # No settings in the parameters: Prefect stores and shows them, the settings hold secrets.
     assert by_name[INGEST_DEPLOYMENT].parameters == {"kind": "scheduled"}
     assert by_name[DIGEST_DEPLOYMENT].parameters == {}

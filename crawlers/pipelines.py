@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawlers import stories
+from crawlers import stories, story_worker
 from crawlers.stories import StoryIndex
+from crawlers.story_worker import StoryWorker
 from pantau.models import ExtractedArticle
 from pantau.store import ArticleStore, UpsertOutcome
 
@@ -22,59 +22,38 @@ log = logging.getLogger(__name__)
 # One story index per store (or per output file) and process: the spiders of one run crawl
 # in parallel, each with its own pipeline, and a story spans their outlets.
 _STORY_INDEXES: dict[str, StoryIndex] = {}
+# One story worker per store and process, shared by the spiders of the run: store path →
+# (worker, pipelines using it).
+_WORKERS: dict[str, tuple[StoryWorker, int]] = {}
 
 
 def story_index(key: str, crawler: Crawler, store: ArticleStore | None) -> StoryIndex:
     if key not in _STORY_INDEXES:
-        settings = crawler.settings
-        index = StoryIndex(
-            threshold=settings.getfloat("PANTAU_STORY_THRESHOLD", 0.2),
-            window_days=settings.getfloat("PANTAU_STORY_WINDOW_DAYS", 7.0),
-        )
+        threshold, window_days = _story_settings(crawler)
+        index = StoryIndex(threshold=threshold, window_days=window_days)
         if store is not None:
-            _load(index, store)
+            story_worker.refresh(index, store)
         _STORY_INDEXES[key] = index
     return _STORY_INDEXES[key]
 
 
-def _load(index: StoryIndex, store: ArticleStore) -> None:
-    _refresh(index, store)
-    # Articles stored before clustering existed, or by a crawl killed between storing an
-    # article and its signature: cluster them now.
-    for stored in store.articles_without_signature():
-        _assign(index, store, stored.id, stored.article)
-
-
-def _refresh(index: StoryIndex, store: ArticleStore) -> None:
-    """Signatures saved since the last look, by this process or by crawls of other sources
-    running in parallel processes (`pantau run` crawls each source in a child)."""
-    for row, article_id, story, published, blob in store.iter_signatures(index.watermark):
-        when = datetime.fromisoformat(published) if published else None
-        index.load(article_id, stories.from_bytes(blob), when, story)
-        index.watermark = max(index.watermark, row)
-
-
-def _assign(
-    index: StoryIndex, store: ArticleStore | None, article_id: str, article: ExtractedArticle
-) -> str:
-    minhash = stories.signature(article.title, article.text)
-    if store is None:
-        return index.assign(article_id, minhash, article.published).story_id
-    with store.story_transaction():
-        _refresh(index, store)
-        assignment = index.assign(article_id, minhash, article.published)
-        store.save_story(
-            article_id, assignment.story_id, stories.to_bytes(minhash), assignment.merged
-        )
-    return assignment.story_id
+def _story_settings(crawler: Crawler) -> tuple[float, float]:
+    settings = crawler.settings
+    return (
+        settings.getfloat("PANTAU_STORY_THRESHOLD", 0.2),
+        settings.getfloat("PANTAU_STORY_WINDOW_DAYS", 7.0),
+    )
 
 
 class ArticleStorePipeline:
+    """Stores each article (new, updated, unchanged or a duplicate, counted for the crawl
+    report). New articles get their story from the story worker (crawlers.story_worker), in
+    a process of its own; an updated article is re-clustered here, at once (rare)."""
+
     def __init__(self, store_path: Path | None, crawler: Crawler) -> None:
         self.store_path = store_path
         self.crawler = crawler
         self.store: ArticleStore | None = None
-        self.stories: StoryIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticleStorePipeline:
@@ -82,26 +61,40 @@ class ArticleStorePipeline:
         return cls(Path(path) if path else None, crawler)
 
     def open_spider(self) -> None:
-        if self.store_path is not None:
-            self.store = ArticleStore(self.store_path)
-            self.stories = story_index(str(self.store_path), self.crawler, self.store)
+        if self.store_path is None:
+            return
+        self.store = ArticleStore(self.store_path)
+        key = str(self.store_path)
+        worker, users = _WORKERS.get(key) or (
+            StoryWorker(self.store_path, *_story_settings(self.crawler)),
+            0,
+        )
+        _WORKERS[key] = (worker, users + 1)
 
     def close_spider(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        if self.store is None:
+            return
+        self.store.close()
+        key = str(self.store_path)
+        worker, users = _WORKERS.pop(key)
+        if users > 1:
+            _WORKERS[key] = (worker, users - 1)
+        else:
+            worker.finish()  # the crawl ends when every article has its story
 
     def process_item(self, item: ExtractedArticle) -> ExtractedArticle:
         if not item.text.strip():
             self._count("empty")
             raise DropItem(f"no article text at {item.url}")
-        if self.store is None or self.stories is None:  # --output: JsonlPipeline writes it
+        if self.store is None:  # --output: JsonlPipeline writes it
             return item
         outcome = self.store.upsert_article(item)
         self._count(outcome.value)
         if outcome is UpsertOutcome.DUPLICATE:
             raise DropItem(f"same text as a stored article: {item.url}")
-        if outcome in (UpsertOutcome.NEW, UpsertOutcome.UPDATED):
-            _assign(self.stories, self.store, item.id, item)
+        if outcome is UpsertOutcome.UPDATED:
+            index = story_index(str(self.store_path), self.crawler, self.store)
+            story_worker.assign(index, self.store, item.id, item)
         return item
 
     def _count(self, outcome: str) -> None:
@@ -145,7 +138,8 @@ class JsonlPipeline:
             self.crawler.stats.inc_value("pantau/articles/duplicate")
             raise DropItem(f"same text as an article already written: {item.url}")
         self.seen_hashes.add(item.content_hash)
-        story_id = _assign(self.stories, None, item.id, item)
+        minhash = stories.signature(item.title, item.text)
+        story_id = self.stories.assign(item.id, minhash, item.published).story_id
         self.handle.write(json.dumps(jsonl_record(item, story_id), ensure_ascii=False) + "\n")
         self.handle.flush()
         assert self.crawler.stats is not None

@@ -50,6 +50,8 @@ class SourceReport(BaseModel):
     # Seconds waited before retries, as Retry-After asked or as backoff.
     retry_wait_s: float = 0.0
     finish_reason: str | None = None
+    # From the spider's start to its close (Scrapy's elapsed_time_seconds).
+    elapsed_s: float | None = None
 
 
 def scrapy_settings(settings: Settings, output: Path | None = None) -> ScrapySettings:
@@ -188,4 +190,5 @@ def _report(source: SourceConfig, crawler: Crawler) -> SourceReport:
         )
         / 1000,
         finish_reason=stats.get("finish_reason"),
+        elapsed_s=stats.get("elapsed_time_seconds"),
     )

@@ -9,7 +9,9 @@ each site: listing pages, multi-page articles, RSS, a news sitemap and robots.tx
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -262,8 +264,12 @@ class DemoSite:
         self.faults: dict[str, Fault] = {}
         # Seconds to wait before answering article pages: a slow site, for interrupt tests.
         self.article_delay = 0.0
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        # Requests being answered at this moment, and the most at once so far: how polite
+        # the crawler was (its per-domain concurrency limit).
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self._server = _MirrorServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
         self.articles = load_articles(key) if articles is None else articles
         for article in self.articles:
@@ -291,6 +297,8 @@ class DemoSite:
         if self._thread is not None:  # shutdown() waits for serve_forever to return
             self._server.shutdown()
         self._server.server_close()
+        # Kept-alive connections would go on answering: a stopped site answers nothing.
+        self._server.close_connections()
 
     # -- routing -------------------------------------------------------------------------
 
@@ -439,15 +447,62 @@ class DemoSite:
         return Response(200, xml.encode("utf-8"), "application/xml; charset=utf-8")
 
 
+class _MirrorServer(ThreadingHTTPServer):
+    """A thread per connection, as before, fit for a crawler at full speed: a listen queue
+    that holds a burst of new connections (socketserver's default of 5 dropped the SYNs
+    of a burst, which the client's kernel resends only after 1 s), and kept-alive
+    connections, closed when the site stops."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
 def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "PantauDemo/1.0"
+        # Keep-alive, as real news sites: a crawler fetching thousands of pages does not pay
+        # a new connection (and the server a new thread) for each.
+        protocol_version = "HTTP/1.1"
+        # An idle kept-alive connection ends after this many seconds (its thread with it).
+        timeout = 30
         # Headers and body go out in two writes; with Nagle's algorithm the body waits for
         # the client's delayed ACK (~40 ms a page), which made the mirror, not the crawler,
         # the bottleneck of the crawl benchmark.
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
+            with site._in_flight_lock:
+                site.in_flight += 1
+                site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            try:
+                self._answer()
+            finally:
+                with site._in_flight_lock:
+                    site.in_flight -= 1
+
+        def _answer(self) -> None:
             if site.article_delay and any(
                 self.path.startswith("/" + a.path) for a in site.articles
             ):
@@ -468,7 +523,8 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
                     return
                 self.wfile.write(response.body)
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the crawler gave up (timeout, size limit): nothing left to answer
+                # The crawler gave up (timeout, size limit): nothing left to answer.
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # The crawler logs what it fetched; the server stays quiet.

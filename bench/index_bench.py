@@ -9,8 +9,14 @@ deterministic tags (keyword rules and a rotating region: the benchmark measures 
 not the tagger), then for each backend: indexing throughput (docs/s, Pantau's analysis
 included, batches of 500) and search latency p50/p95 over 50 fixed queries with facets
 (3 rounds after a warm-up). `--scale N` resamples the corpus to N documents (new ids and
-dates) to see how latency grows. Elasticsearch is a local single node (512 MB heap, TLS and
-a password) started by index/elastic_server.py.
+dates) to see how latency grows; `--growth 20000,50000,100000,200000` grows one embedded
+index step by step and measures search and size at each step. Elasticsearch is a local
+single node (512 MB heap, TLS and a password) started by index/elastic_server.py.
+
+The machine is shared, so next to wall-clock numbers the report gives this process's CPU
+time (docs per CPU second, CPU ms per query) and the load average: wall numbers are only
+comparable between runs made under similar load, CPU numbers much more so (for
+Elasticsearch they leave out the server's own CPU).
 """
 
 from __future__ import annotations
@@ -187,31 +193,72 @@ def corpus(directory: Path, size: int) -> list[IndexDocument]:
     return documents
 
 
-def bench_index(index: SearchIndex, documents: list[IndexDocument], batch: int) -> float:
-    started = time.perf_counter()
+def bench_index(index: SearchIndex, documents: list[IndexDocument], batch: int) -> dict[str, float]:
+    started, cpu = time.perf_counter(), time.process_time()
     for first in range(0, len(documents), batch):
         index.upsert(documents[first : first + batch])
     if isinstance(index, ElasticIndex):
         index.client.indices.refresh(index=index.alias)
-    elapsed = time.perf_counter() - started
-    return len(documents) / elapsed
+    elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "index_docs_per_s": round(len(documents) / elapsed),
+        "index_docs_per_cpu_s": round(len(documents) / cpu_used),
+    }
+
+
+def percentile(samples: list[float], share: float) -> float:
+    return round(samples[int(len(samples) * share) - 1], 1)
 
 
 def bench_search(index: SearchIndex, rounds: int) -> dict[str, float]:
     for q in QUERIES:  # warm caches, as a running service has them
         index.search(SearchRequest(q=q, facets=True))
-    samples = []
+    wall, cpu = [], []
     for _ in range(rounds):
         for q in QUERIES:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             index.search(SearchRequest(q=q, facets=True))
-            samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+    wall.sort()
+    cpu.sort()
     return {
-        "p50_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
-        "max_ms": round(samples[-1], 1),
+        "p50_ms": round(statistics.median(wall), 1),
+        "p95_ms": percentile(wall, 0.95),
+        "max_ms": round(wall[-1], 1),
+        "cpu_p50_ms": round(statistics.median(cpu), 1),
+        "cpu_p95_ms": percentile(cpu, 0.95),
     }
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def growth(rows: list[dict[str, str]], sizes: list[int], batch: int, rounds: int) -> list[Any]:
+    """One embedded index grown through `sizes` (resampled past the corpus), measured at each."""
+    steps: list[Any] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "index.sqlite"
+        embedded = EmbeddedIndex(path)
+        done = 0
+        for size in sizes:
+            documents = [
+                to_document(n, rows[n % len(rows)], 365 * (n // len(rows)))
+                for n in range(done, size)
+            ]
+            step: dict[str, Any] = {"documents": size, "load_before": load()}
+            step |= bench_index(embedded, documents, batch)
+            del documents
+            done = size
+            step |= bench_search(embedded, rounds)
+            size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("index.sqlite*"))
+            step["size_mb"] = round(size_bytes / 1e6, 1)
+            step["load_after"] = load()
+            print(json.dumps(step), flush=True)
+            steps.append(step)
+        embedded.close()
+    return steps
 
 
 def main() -> int:
@@ -226,10 +273,24 @@ def main() -> int:
         "--size", type=int, default=None, help="documents (default: the corpus, ≥ 20k)"
     )
     parser.add_argument("--scale", type=int, default=None, help="resample to this many documents")
+    parser.add_argument(
+        "--growth",
+        default=None,
+        help="comma-separated sizes: grow one embedded index through them (e.g. 20000,200000)",
+    )
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--embedded-only", action="store_true")
     args = parser.parse_args()
+    if args.growth:
+        sizes = sorted(int(n) for n in args.growth.split(","))
+        corpus_rows = list(read_corpus(args.data))
+        report = {
+            "corpus_rows": len(corpus_rows),
+            "growth": growth(corpus_rows, sizes, args.batch, args.rounds),
+        }
+        print(json.dumps(report, indent=2))
+        return 0
     rows = sum(1 for _ in read_corpus(args.data))
     size = args.scale or args.size or rows
     documents = corpus(args.data, size)
@@ -238,12 +299,11 @@ def main() -> int:
         "corpus_rows": rows,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpu, "
         f"Python {platform.python_version()}",
+        "load_before": load(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         embedded = EmbeddedIndex(Path(tmp) / "index.sqlite")
-        results["embedded"] = {
-            "index_docs_per_s": round(bench_index(embedded, documents, args.batch))
-        }
+        results["embedded"] = bench_index(embedded, documents, args.batch)
         results["embedded"] |= bench_search(embedded, args.rounds)
         embedded.close()
         size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("index.sqlite*"))
@@ -259,8 +319,7 @@ def main() -> int:
                 alias="pantau-bench",
                 refresh=False,  # one refresh at the end, as a bulk load would
             )
-            rate = bench_index(elastic, documents, args.batch)
-            results["elasticsearch"] = {"index_docs_per_s": round(rate)}
+            results["elasticsearch"] = bench_index(elastic, documents, args.batch)
             results["elasticsearch"] |= bench_search(elastic, args.rounds)
             stats = elastic.client.indices.stats(index=elastic.alias, metric="store")
             results["elasticsearch"]["size_mb"] = round(
@@ -270,6 +329,7 @@ def main() -> int:
             elastic.close()
         finally:
             server.cleanup()
+    results["load_after"] = load()
     print(json.dumps(results, indent=2))
     return 0
 

@@ -13,7 +13,8 @@ from pantau.models import Region, TaggedArticle
 from pantau.store import StoredArticle
 
 SortOrder = Literal["relevance", "date"]
-FACET_FIELDS = ("relevance", "category", "victim_group", "region", "source", "month")
+# Date histograms: "month" keyed YYYY-MM, "week" keyed by its Monday (YYYY-MM-DD).
+FACET_FIELDS = ("relevance", "category", "victim_group", "region", "source", "month", "week")
 
 
 class IndexDocument(BaseModel):

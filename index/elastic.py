@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -49,7 +50,7 @@ from index.base import (
     decode_cursor,
     encode_cursor,
 )
-from index.embedded import CATEGORY_LABELS, WIB
+from index.embedded import CATEGORY_LABELS, DATE_FACETS, WIB, week_label
 from index.highlight import highlight, snippet
 from index.query import ParsedQuery, TextClause, parse_query
 from nlp.analysis import analyze
@@ -66,6 +67,10 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 FACET_SIZES = {"relevance": 20, "source": 200, "category": 50, "victim_group": 50}
 REGION_FACET_SIZE = 1000  # every province and kabupaten/kota fits
 MULTI_VALUED = {"category": "categories", "victim_group": "victim_groups", "region": "region_codes"}
+# An upsert is sent as up to this many bulk requests, each analysed while the one before it
+# is in flight (bench/index_bench.py), but none smaller than the minimum (per-request cost).
+PIPELINE_CHUNKS = 4
+PIPELINE_MIN_CHUNK = 50
 
 
 class IndexUnavailable(IndexBackendError):
@@ -319,8 +324,22 @@ class ElasticIndex:
         if not documents:
             return 0
         self.ensure_index()
-        actions = {doc.id: {"_id": doc.id, "_source": to_source(doc)} for doc in documents}
-        indexed, rejected = self._bulk_index(actions)
+        unique = list({doc.id: doc for doc in documents}.values())  # the last copy wins
+        indexed: list[str] = []
+        rejected: dict[str, str] = {}
+        # Pipelined: while one chunk's bulk request is in flight (network and the cluster's
+        # own threads), the next chunk is analysed here (Python, which holds the GIL). One
+        # sender thread keeps the chunks in order, so a later copy of a document still wins.
+        chunk_size = max(PIPELINE_MIN_CHUNK, -(-len(unique) // PIPELINE_CHUNKS))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-bulk") as sender:
+            in_flight: Future[tuple[list[str], dict[str, str]]] | None = None
+            for chunk in _chunks(unique, chunk_size):
+                actions = {doc.id: {"_id": doc.id, "_source": to_source(doc)} for doc in chunk}
+                if in_flight is not None:
+                    _merge(in_flight.result(), indexed, rejected)
+                in_flight = sender.submit(self._bulk_index, actions)
+            if in_flight is not None:
+                _merge(in_flight.result(), indexed, rejected)
         if self.refresh:
             self._refresh()
         if rejected:
@@ -530,11 +549,16 @@ class ElasticIndex:
                 ),
                 key=lambda v: (-v.count, v.value),
             )
-        facets["month"] = [
-            FacetValue(value=b["key_as_string"], label=b["key_as_string"], count=b["doc_count"])
-            for b in aggregations.get("month", {}).get("buckets", [])
-            if b["doc_count"] > 0
-        ]
+        for name in DATE_FACETS:
+            facets[name] = [
+                FacetValue(
+                    value=b["key_as_string"],
+                    label=_label(name, b["key_as_string"]),
+                    count=b["doc_count"],
+                )
+                for b in aggregations.get(name, {}).get("buckets", [])
+                if b["doc_count"] > 0
+            ]
         return facets
 
     # -- maintenance -------------------------------------------------------------------
@@ -597,6 +621,14 @@ class ElasticIndex:
         self._ready = False
 
 
+def _merge(
+    result: tuple[list[str], dict[str, str]], indexed: list[str], rejected: dict[str, str]
+) -> None:
+    chunk_indexed, chunk_rejected = result
+    indexed += chunk_indexed
+    rejected.update(chunk_rejected)
+
+
 def _clause(clause: TextClause) -> dict[str, Any]:
     """A term or phrase on the analysed fields; the text is Pantau's own terms, joined."""
     return {
@@ -623,11 +655,22 @@ def _aggregations() -> dict[str, Any]:
                 "min_doc_count": 1,
             }
         },
+        # Weeks start on Monday (ISO), keyed by that Monday as the embedded index keys them.
+        "week": {
+            "date_histogram": {
+                "field": "day",
+                "calendar_interval": "week",
+                "format": "yyyy-MM-dd",
+                "min_doc_count": 1,
+            }
+        },
     }
     return aggs
 
 
 def _label(field: str, value: str) -> str:
+    if field == "week":
+        return week_label(value)
     if field == "category":
         return CATEGORY_LABELS.get(value, value)
     if field == "region":

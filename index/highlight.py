@@ -6,22 +6,24 @@ from __future__ import annotations
 
 from html import escape
 
-from nlp.analysis import Token, tokens
+from nlp.analysis import token_spans
+
+Span = tuple[str | None, int, int]  # (term, start, end), as nlp.analysis.token_spans
 
 SNIPPET_TOKENS = 36
 
 
 def highlight(text: str, terms: set[str]) -> str:
     """The whole text, escaped, with matches marked (for titles)."""
-    return _render(text, list(tokens(text)), terms, 0, None)
+    return _render(text, token_spans(text), terms, 0, None)
 
 
 def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
     """About `size` words around the densest cluster of matches; the opening without any."""
-    found = list(tokens(text))
+    found = token_spans(text)
     if not found:
         return ""
-    hits = [i for i, token in enumerate(found) if token.term in terms]
+    hits = [i for i, (term, _, _) in enumerate(found) if term in terms]
     start = 0
     if hits:
         best, best_count = hits[0], 0
@@ -36,19 +38,19 @@ def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
     return _render(text, found, terms, start, end)
 
 
-def _render(text: str, found: list[Token], terms: set[str], start: int, end: int | None) -> str:
+def _render(text: str, found: list[Span], terms: set[str], start: int, end: int | None) -> str:
     window = found[start:end]
     if not window:
         return escape(text)
-    begin = 0 if start == 0 else window[0].start
-    finish = len(text) if end is None or end >= len(found) else window[-1].end
+    begin = 0 if start == 0 else window[0][1]
+    finish = len(text) if end is None or end >= len(found) else window[-1][2]
     out: list[str] = ["… " if begin > 0 else ""]
     cursor = begin
-    for token in window:
-        if token.term in terms:
-            out.append(escape(text[cursor : token.start]))
-            out.append(f"<mark>{escape(text[token.start : token.end])}</mark>")
-            cursor = token.end
+    for term, token_start, token_end in window:
+        if term in terms:
+            out.append(escape(text[cursor:token_start]))
+            out.append(f"<mark>{escape(text[token_start:token_end])}</mark>")
+            cursor = token_end
     out.append(escape(text[cursor:finish]))
     if finish < len(text):
         out.append(" …")

@@ -2,8 +2,10 @@
 
 The embedded index and the Elasticsearch backend both index what `analyze` returns, so a
 query means the same thing on either. Stemming (`nlp.stemmer`) maps "diperdagangkan",
-"perdagangan" and "memperdagangkan" to "dagang". Terms are cached: news vocabulary is small
-compared to the token stream.
+"perdagangan" and "memperdagangkan" to "dagang". Terms are cached per word form as written:
+news vocabulary is small compared to the token stream, so nearly every token is one dict
+look-up (profiling showed the per-token function calls and `Token` objects, not stemming,
+bounding indexing speed once the stemmer was cached).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 from nlp.stemmer import stem
@@ -39,24 +41,56 @@ def stop_words() -> frozenset[str]:
     )
 
 
-@lru_cache(maxsize=200_000)
-def analyze_word(word: str) -> str | None:
-    """The index term of one token, or None when the token is a stop word."""
+def analyze_word_uncached(word: str) -> str | None:
+    """The index term of one token, or None when the token is a stop word (no cache: the
+    reference that the cached path must match)."""
     lowered = word.lower()
     if lowered in stop_words():
         return None
-    if any(ch.isdigit() for ch in lowered):
+    if any(map(str.isdigit, lowered)):
         # Numbers and codes stay as written, without thousand separators ("2.918.000").
         return lowered.replace(".", "").replace(",", "")
     folded = _REDUPLICATION.sub(r"\1", lowered)  # "anak-anak" → "anak"
     return stem(folded)
 
 
+# Bounded, so a long-running indexer over years of news cannot grow it without limit; when
+# full it starts over (cheaper than LRU bookkeeping on every hit, and rare).
+TERM_CACHE_SIZE = 500_000
+
+
+class _TermCache(dict[str, str | None]):
+    """word form as written → its term; a miss analyses the word once (`__missing__` keeps
+    the hit path inside dict's C code)."""
+
+    def __missing__(self, word: str) -> str | None:
+        term = analyze_word_uncached(word)
+        if len(self) >= TERM_CACHE_SIZE:
+            self.clear()
+        self[word] = term
+        return term
+
+
+_TERMS = _TermCache()
+_term_of = _TERMS.__getitem__
+
+
+def analyze_word(word: str) -> str | None:
+    """The index term of one token, or None when the token is a stop word."""
+    return _term_of(word)
+
+
 def tokens(text: str) -> Iterator[Token]:
     for match in TOKEN_PATTERN.finditer(text):
-        yield Token(analyze_word(match.group()), match.start(), match.end())
+        yield Token(_term_of(match.group()), match.start(), match.end())
+
+
+def token_spans(text: str) -> list[tuple[str | None, int, int]]:
+    """What `tokens` yields, as plain (term, start, end) tuples: the snippet builder's fast
+    path (a tuple is several times cheaper to make than a `Token`)."""
+    return [(_term_of(m.group()), *m.span()) for m in TOKEN_PATTERN.finditer(text)]
 
 
 def analyze(text: str) -> list[str]:
     """Index terms of a text, in order, stop words left out."""
-    return [token.term for token in tokens(text) if token.term is not None]
+    return [term for term in map(_term_of, TOKEN_PATTERN.findall(text)) if term is not None]

@@ -33,7 +33,8 @@ def root_words() -> frozenset[str]:
 
 
 def _syllables(word: str) -> int:
-    return sum(1 for ch in word if ch in VOWELS)
+    # Five C-level counts: several times faster than a generator over the characters.
+    return word.count("a") + word.count("e") + word.count("i") + word.count("o") + word.count("u")
 
 
 def _first_order_prefix(word: str) -> tuple[list[str], int]:

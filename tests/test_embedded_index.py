@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from index.base import IndexDocument, SearchRequest
-from index.embedded import EmbeddedIndex
+from index.base import IndexBackendError, IndexDocument, SearchRequest
+from index.embedded import EmbeddedIndex, week_label, week_of
 from pantau.models import ModelInfo, Region, TaggedArticle
 
 WIB = timezone(timedelta(hours=7))
@@ -193,3 +194,101 @@ def test_upsert_replaces_and_delete_removes(index: EmbeddedIndex) -> None:
     assert index.delete(["emas", "missing"]) == 1
     assert index.count() == 3
     assert ids(index, q="emas") == []
+
+
+def _expected_facets(documents: list[IndexDocument]) -> dict[str, dict[str, int]]:
+    """Facet counts worked out from the documents themselves (the reference)."""
+    expected: dict[str, dict[str, int]] = {}
+
+    def add(field: str, value: str) -> None:
+        expected.setdefault(field, {}).setdefault(value, 0)
+        expected[field][value] += 1
+
+    for d in documents:
+        add("relevance", d.relevance)
+        add("source", d.source)
+        for value in d.categories:
+            add("category", value)
+        for value in d.victim_groups:
+            add("victim_group", value)
+        for value in d.region_codes:
+            add("region", value)
+        if d.published is not None:
+            day = d.published.astimezone(WIB).date()
+            add("month", day.isoformat()[:7])
+            add("week", (day - timedelta(days=day.weekday())).isoformat())
+    return expected
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "mucikari",  # one hit
+        '"perdagangan orang"',  # several hits sharing facet combinations and weeks
+        "",  # everything: the cached counts of the whole index
+    ],
+)
+def test_facets_agree_with_the_documents_however_they_are_counted(
+    index: EmbeddedIndex, q: str
+) -> None:
+    result = index.search(SearchRequest(q=q, size=100))
+    matched = [d for d in DOCS if d.id in {hit.id for hit in result.hits}]
+    facets = {name: {v.value: v.count for v in values} for name, values in result.facets.items()}
+    expected = _expected_facets(matched)
+    assert {name: counts for name, counts in facets.items() if counts} == expected
+
+
+def test_facet_counts_follow_writes_from_another_connection(tmp_path: Path) -> None:
+    """The whole-index counts are cached; a write by another process must show at once."""
+    path = tmp_path / "index.sqlite"
+    with EmbeddedIndex(path) as reader, EmbeddedIndex(path) as writer:
+        writer.upsert(DOCS)
+        assert reader.search(SearchRequest()).facets["relevance"][0].count == 2
+        writer.upsert([doc("baru", "Kasus Baru", "Polisi menangkap pelaku.", day=23)])
+        relevance = {v.value: v.count for v in reader.search(SearchRequest()).facets["relevance"]}
+        assert relevance == {"incident": 3, "aggregate": 1, "none": 1}
+        assert {v.value for v in reader.search(SearchRequest()).facets["week"]} >= {"2026-11-23"}
+        reader.delete(["baru", "emas"])
+        relevance = {v.value: v.count for v in reader.search(SearchRequest()).facets["relevance"]}
+        assert relevance == {"incident": 2, "aggregate": 1}
+
+
+def test_an_index_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    with EmbeddedIndex(path) as index:
+        index.upsert(DOCS)
+        before = [index.search(SearchRequest(q=q, size=100)) for q in ("", "perdagangan")]
+    # What a version-1 file lacks: the narrow `meta` table and the facet combinations.
+    db = sqlite3.connect(path)
+    db.executescript(
+        """DROP TABLE meta;
+           DROP TABLE combos;
+           PRAGMA user_version = 0;"""
+    )
+    db.close()
+    with EmbeddedIndex(path) as index:
+        after = [index.search(SearchRequest(q=q, size=100)) for q in ("", "perdagangan")]
+    assert after == before
+
+
+def test_an_index_from_a_newer_pantau_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    EmbeddedIndex(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(IndexBackendError, match=r"newer Pantau.*rebuild"):
+        EmbeddedIndex(path)
+
+
+@pytest.mark.parametrize(
+    ("day", "monday", "label"),
+    [
+        (date(2026, 11, 22), "2026-11-16", "2026-W47"),  # a Sunday ends its week
+        (date(2026, 11, 23), "2026-11-23", "2026-W48"),  # a Monday starts one
+        (date(2027, 1, 1), "2026-12-28", "2026-W53"),  # New Year's Day in the last week
+    ],
+)
+def test_week_facet_is_the_iso_week_by_its_monday(day: date, monday: str, label: str) -> None:
+    assert week_of(day).isoformat() == monday
+    assert week_label(monday) == label

@@ -149,6 +149,13 @@ def test_facets(index: SearchIndex) -> None:
     assert facets["source"] == {"Jambi Ekspres": 2, "Tribun Jambi": 1, "Antara Jambi": 1}
     assert facets["victim_group"] == {"perempuan": 4, "anak": 2}
     assert facets["month"] == {"2026-11": 4}
+    # Weeks are keyed by their Monday, in date order, and labelled as ISO weeks: the 3rd
+    # (Tue), 10th (Tue), 16th (Mon) and 20th (Fri) of November 2026.
+    assert [(v.value, v.label, v.count) for v in result.facets["week"]] == [
+        ("2026-11-02", "2026-W45", 1),
+        ("2026-11-09", "2026-W46", 1),
+        ("2026-11-16", "2026-W47", 2),
+    ]
     # Most frequent first, ties by value: the same order on both backends.
     assert [v.value for v in result.facets["source"]] == [
         "Jambi Ekspres",
@@ -159,6 +166,18 @@ def test_facets(index: SearchIndex) -> None:
     assert labels["15.71"] == "Kota Jambi"
     assert {v.value: v.label for v in result.facets["category"]}["tppo"].startswith("TPPO")
     assert search(index, q="emas", facets=False).facets == {}
+
+
+def test_date_histograms_over_everything_leave_undated_out(index: SearchIndex) -> None:
+    result = search(index)
+    assert [(v.value, v.count) for v in result.facets["month"]] == [("2026-11", 6)]
+    # The 10th (Tue) and 12th (Thu) share a week; the 25th (Wed) is in the week of the 23rd.
+    assert [(v.value, v.count) for v in result.facets["week"]] == [
+        ("2026-11-02", 1),
+        ("2026-11-09", 2),
+        ("2026-11-16", 2),
+        ("2026-11-23", 1),
+    ]
 
 
 def test_hits_carry_highlights_and_fields(index: SearchIndex) -> None:
@@ -183,6 +202,21 @@ def test_upsert_replaces_and_delete_removes(index: SearchIndex) -> None:
     assert index.delete(["emas", "missing"]) == 1
     assert index.count() == len(ALL) - 1
     assert ids(index, q="emas") == []
+
+
+def test_a_batch_of_several_bulk_requests_is_indexed_whole_and_the_last_copy_wins(
+    index: SearchIndex,
+) -> None:
+    # 130 documents: Elasticsearch sends them as several pipelined bulk requests.
+    batch = [
+        doc(f"bulk{n}", f"Berita Harian {n}", "Polisi menangkap pelaku pencurian.", day=1 + n % 28)
+        for n in range(130)
+    ]
+    replaced = doc("bulk5", "Berita Ganti", "Isi yang diganti.", day=2)
+    index.upsert([*batch, replaced])
+    assert index.count() == len(ALL) + 130
+    assert ids(index, q="ganti") == ["bulk5"]
+    assert search(index, q="pencurian", size=1).total == 129
 
 
 def test_both_backends_return_the_same_results(elastic: ElasticTarget, tmp_path: Path) -> None:

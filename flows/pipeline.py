@@ -1,4 +1,4 @@
-"""The Prefect flows: ingest, backfill, retag, reindex, and the digest placeholder.
+"""The Prefect flows: ingest, backfill, retag, reindex, and the weekly digest.
 
 Small tasks over the stages of flows/ingest.py, composed by flows. State lives in the
 article store, not in Prefect: every task reads what is missing from the store and writes
@@ -471,10 +471,41 @@ def reindex_flow(settings: dict[str, Any] | None = None, rebuild: bool = False) 
 
 
 @flow(name="digest")
-def digest_flow(settings: dict[str, Any] | None = None) -> None:
-    """The weekly digest (Mondays 07:00 Asia/Jakarta): a placeholder until the digest issue
-    lands; the schedule is already served so that issue only fills in this body."""
-    get_run_logger().warning("digest not implemented yet")
+def digest_flow(
+    settings: dict[str, Any] | None = None,
+    week: str | None = None,
+    region: str | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """The weekly digest (Mondays 07:00 Asia/Jakarta; flows/digest.py): the last complete
+    week (or `week`, e.g. '2026-W47') for digest.region (or `region`), saved under the data
+    directory and sent once by SMTP when configured. Failed delivery (after its retries)
+    fails the flow run; the run record (`runs`, kind 'digest') says why."""
+    from flows.digest import Week, run_digest
+
+    cfg = _settings(settings)
+    result = run_digest(
+        cfg,
+        week=Week.parse(week) if week else None,
+        region=region,
+        force=force,
+        extra={"flow_run_id": str(current_flow_run.id or "")},
+    )
+    create_markdown_artifact(
+        key="pantau-digest",
+        markdown=result.markdown(),
+        description=f"Pantau digest {result.week} ({result.region})",
+    )
+    if result.error:
+        raise RuntimeError(result.error)
+    get_run_logger().info(
+        "digest %s (%s): %d incidents, delivery %s",
+        result.week,
+        result.region,
+        result.incidents,
+        result.delivery.status,
+    )
+    return result.record()
 
 
 def task_runner(settings: Settings) -> Any:

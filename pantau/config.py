@@ -129,6 +129,52 @@ class FlowConfig(BaseModel):
     digest_cron: str = "0 7 * * 1"
 
 
+class DigestConfig(BaseModel):
+    """The weekly digest (`pantau digest`, flows/digest.py): its scope and SMTP delivery."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(
+        default="15", description="Kemendagri code of the scope (default: Jambi province)."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: not sent.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    smtp_ca_certs: Path | None = Field(
+        default=None, description="PEM file of the CA of the SMTP server's certificate."
+    )
+    username: str | None = Field(default=None, description="SMTP login; unset: no AUTH.")
+    password: SecretStr | None = Field(
+        default=None, description="Its password; PANTAU_DIGEST__PASSWORD keeps it out of files."
+    )
+    sender: str = Field(default="pantau@localhost", description="The From: address.")
+    recipients: list[str] = Field(default_factory=list, description="To: addresses.")
+    send_attempts: int = Field(default=4, ge=1, description="Tries per delivery, retries included.")
+    retry_delay: float = Field(
+        default=30.0, ge=0, description="Seconds before the first retry; doubled each time."
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per SMTP operation.")
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.smtp_host and self.recipients)
+
+
+class NerConfig(BaseModel):
+    """Which entity model `pantau tag` uses (nlp/ner)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["spacy", "transformers"] = Field(
+        default="spacy",
+        description="'spacy': the CPU pipeline; 'transformers': a token classifier fine-tuned "
+        "with `pantau train ner --backbone`.",
+    )
+    model_path: Path | None = Field(
+        default=None, description="Model folder; unset: the shipped models/ner-id/model."
+    )
+
+
 DEFAULT_SOURCES = [
     SourceConfig(
         name="jambiekspres",
@@ -208,6 +254,8 @@ class Settings(BaseSettings):
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    ner: NerConfig = Field(default_factory=NerConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
 
     @field_validator("index_url")
     @classmethod
@@ -249,6 +297,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.data_dir / "digests"
 
     def enabled_sources(self, names: list[str] | None = None) -> list[SourceConfig]:
         if not names:

@@ -153,6 +153,43 @@ MIGRATIONS: list[str] = [
         status TEXT NOT NULL DEFAULT 'queued'
     );
     """,
+    # 4: weekly digest deliveries (flows/digest.py), one row per week and region scope, so
+    # a re-run does not send the same digest twice.
+    """
+    CREATE TABLE digest_deliveries (
+        week TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        recipients TEXT NOT NULL DEFAULT '[]',
+        message_id TEXT,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (week, scope)
+    );
+    """,
+    # 5: research datasets (pantau/export/): gold labels imported from Label Studio, with
+    # provenance (who, when, from where) and the text they were made on; and what became
+    # of an export request (its output folder, when it finished, why it failed).
+    """
+    CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        external_id TEXT,
+        annotator TEXT NOT NULL,
+        annotated_at TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        UNIQUE (source, external_id)
+    );
+    CREATE INDEX annotations_article ON annotations(article_id);
+    ALTER TABLE export_requests ADD COLUMN output TEXT;
+    ALTER TABLE export_requests ADD COLUMN finished_at TEXT;
+    ALTER TABLE export_requests ADD COLUMN error TEXT;
+    """,
 ]
 
 
@@ -378,14 +415,16 @@ class ArticleStore:
 
     def save_story(
         self, article_id: str, story_id: str, signature: bytes, merged: list[str]
-    ) -> None:
-        """An article's story and signature; the members of `merged` stories join it."""
+    ) -> int:
+        """An article's story and signature; the members of `merged` stories join it.
+        Returns the signature's row (see `iter_signatures`)."""
         with nullcontext() if self._db.in_transaction else transaction(self._db):
-            self._db.execute(
+            row = self._db.execute(
                 """INSERT INTO article_signatures (article_id, signature) VALUES (?, ?)
-                   ON CONFLICT(article_id) DO UPDATE SET signature = excluded.signature""",
+                   ON CONFLICT(article_id) DO UPDATE SET signature = excluded.signature
+                   RETURNING rowid""",
                 (article_id, signature),
-            )
+            ).fetchone()[0]
             self._db.execute(
                 "UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id)
             )
@@ -393,6 +432,7 @@ class ArticleStore:
                 self._db.execute(
                     "UPDATE articles SET story_id = ? WHERE story_id = ?", (story_id, old)
                 )
+        return int(row)
 
     def iter_signatures(self, after: int = 0) -> Iterator[tuple[int, str, str, str | None, bytes]]:
         """(signature row, article id, story id, published, signature) of the signatures
@@ -593,3 +633,138 @@ class ArticleStore:
     def last_runs(self, limit: int = 5) -> list[dict[str, object]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [{**dict(row), "summary": json.loads(row["summary"])} for row in rows.fetchall()]
+
+    # -- digest deliveries ---------------------------------------------------------------
+
+    def digest_delivery(self, week: str, scope: str) -> dict[str, object] | None:
+        """The delivery record of a week's digest for a region scope (flows/digest.py)."""
+        row = self._db.execute(
+            "SELECT * FROM digest_deliveries WHERE week = ? AND scope = ?", (week, scope)
+        ).fetchone()
+        if row is None:
+            return None
+        return {**dict(row), "recipients": json.loads(row["recipients"])}
+
+    def record_digest_delivery(
+        self,
+        week: str,
+        scope: str,
+        status: str,
+        attempts: int,
+        recipients: list[str],
+        error: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """Record a delivery attempt's outcome ('sent' or 'failed'); attempts add up."""
+        now = utc_now()
+        self._db.execute(
+            """INSERT INTO digest_deliveries (week, scope, status, attempts, last_error,
+                   recipients, message_id, updated_at, sent_at) VALUES (?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(week, scope) DO UPDATE SET status=excluded.status,
+                   attempts=digest_deliveries.attempts + excluded.attempts,
+                   last_error=excluded.last_error, recipients=excluded.recipients,
+                   message_id=coalesce(excluded.message_id, digest_deliveries.message_id),
+                   updated_at=excluded.updated_at,
+                   sent_at=coalesce(excluded.sent_at, digest_deliveries.sent_at)""",
+            (
+                week,
+                scope,
+                status,
+                attempts,
+                error[:2000] if error else None,
+                json.dumps(recipients),
+                message_id,
+                now,
+                now if status == "sent" else None,
+            ),
+        )
+
+    def story_ids(self) -> dict[str, str]:
+        """Article id → story id (an article in no story is its own story)."""
+        rows = self._db.execute("SELECT id, coalesce(story_id, id) FROM articles")
+        return {row[0]: row[1] for row in rows}
+
+    def label_corrections(self) -> dict[str, list[dict[str, object]]]:
+        """Analysts' corrections per article, oldest first (web.service.apply_corrections)."""
+        found: dict[str, list[dict[str, object]]] = {}
+        for row in self._db.execute("SELECT * FROM label_corrections ORDER BY id"):
+            found.setdefault(row["article_id"], []).append(
+                {**dict(row), "changes": json.loads(row["changes"])}
+            )
+        return found
+
+    # -- research datasets (pantau/export/) ------------------------------------------------
+
+    def add_annotation(
+        self,
+        article_id: str,
+        source: str,
+        external_id: str | None,
+        annotator: str,
+        annotated_at: str,
+        content_hash: str,
+        labels: dict[str, object],
+    ) -> bool:
+        """Store one imported gold annotation; the same (source, external id) imported again
+        replaces the earlier import (an annotation edited in Label Studio). True if new."""
+        with transaction(self._db):
+            existed = external_id is not None and (
+                self._db.execute(
+                    "SELECT 1 FROM annotations WHERE source = ? AND external_id = ?",
+                    (source, external_id),
+                ).fetchone()
+                is not None
+            )
+            self._db.execute(
+                """INSERT INTO annotations (article_id, source, external_id, annotator,
+                       annotated_at, imported_at, content_hash, labels)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(source, external_id) DO UPDATE SET
+                       article_id=excluded.article_id, annotator=excluded.annotator,
+                       annotated_at=excluded.annotated_at, imported_at=excluded.imported_at,
+                       content_hash=excluded.content_hash, labels=excluded.labels""",
+                (
+                    article_id,
+                    source,
+                    external_id,
+                    annotator,
+                    annotated_at,
+                    utc_now(),
+                    content_hash,
+                    json.dumps(labels, ensure_ascii=False, sort_keys=True),
+                ),
+            )
+        return not existed
+
+    def annotations(self) -> dict[str, list[dict[str, object]]]:
+        """Imported annotations per article, in the order they were made."""
+        found: dict[str, list[dict[str, object]]] = {}
+        rows = self._db.execute("SELECT * FROM annotations ORDER BY annotated_at, id")
+        for row in rows:
+            found.setdefault(row["article_id"], []).append(
+                {**dict(row), "labels": json.loads(row["labels"])}
+            )
+        return found
+
+    def export_request(self, request_id: int) -> dict[str, object] | None:
+        row = self._db.execute(
+            """SELECT r.*, u.role FROM export_requests r
+               LEFT JOIN users u ON u.username = r.username WHERE r.id = ?""",
+            (request_id,),
+        ).fetchone()
+        return {**dict(row), "request": json.loads(row["request"])} if row else None
+
+    def queued_export_requests(self) -> list[int]:
+        rows = self._db.execute(
+            "SELECT id FROM export_requests WHERE status = 'queued' ORDER BY id"
+        )
+        return [int(row[0]) for row in rows]
+
+    def finish_export_request(
+        self, request_id: int, status: str, output: str | None, error: str | None = None
+    ) -> None:
+        self._db.execute(
+            "UPDATE export_requests SET status = ?, output = ?, error = ?, finished_at = ? "
+            "WHERE id = ?",
+            (status, output, error, utc_now(), request_id),
+        )

@@ -356,7 +356,14 @@ def test_mask_victims_masks_listed_names_and_children_persons(demo: tuple[Path, 
     assert stored is not None and tagged is not None
     masked = mask_victims(stored.article.text, tagged)
     assert VICTIM_NAME not in masked and masked.count(MASK) == 2
-    adult = tagged.model_copy(update={"victim_groups": ["perempuan"]})
+    # An adult case: only victims are masked, so a person the tagger gave no victim role
+    # keeps the name (a victim-role person is masked: tests/test_masking.py).
+    adult = tagged.model_copy(
+        update={
+            "victim_groups": ["perempuan"],
+            "entities": [e.model_copy(update={"role": None}) for e in tagged.entities],
+        }
+    )
     assert mask_victims(stored.article.text, adult) == stored.article.text
     assert "DPMPPA" not in mask_victims(stored.article.text, adult, victim_names=["DPMPPA"])
 

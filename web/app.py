@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Form, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    Form,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+)
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -799,10 +809,13 @@ def create_app(settings: Settings) -> FastAPI:
         request: Request,
         export: ExportIn,
         session: Annotated[Session, Depends(require("export"))],
+        background: BackgroundTasks,
         x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
     ) -> ExportQueued:
-        """Queue an export of the matching articles (masked). The export job itself is not
-        built yet: the request is recorded with status 'queued' and audited."""
+        """Queue an export of the matching articles, always masked (victims pseudonymised,
+        docs/datasets.md). It is made right after this answer, in
+        <data_dir>/exports/request-<id>/; the request's status becomes 'done' or 'failed'
+        (the `export` flow also runs requests still queued)."""
         check_csrf(session, x_csrf_token)
         accounts = resources.accounts()
         queued = accounts.queue_export(session.user.username, export.model_dump(mode="json"))
@@ -813,9 +826,10 @@ def create_app(settings: Settings) -> FastAPI:
             queued["request"],
             client_ip(request),
         )
+        background.add_task(run_export_in_background, settings, int(queued["id"]))
         return ExportQueued(
             **{k: queued[k] for k in ("id", "username", "created_at", "status")},
-            message="queued; exports are produced by the export job (not built yet)",
+            message=f"queued; a masked export follows in exports/request-{queued['id']}/",
         )
 
     @app.get("/api/admin/users", tags=["admin"], responses=ERRORS)
@@ -842,6 +856,17 @@ def create_app(settings: Settings) -> FastAPI:
         return [source.model_dump() for source in settings.sources]
 
     return app
+
+
+def run_export_in_background(settings: Settings, request_id: int) -> None:
+    """An export request, run after the answer was sent: a failure is recorded on the
+    request (status 'failed', the reason) and logged, never raised into the server."""
+    from pantau.export.requests import run_export_request
+
+    try:
+        run_export_request(settings, request_id)
+    except Exception:  # recorded on the request by run_export_request
+        logging.getLogger(__name__).warning("export request %s failed", request_id)
 
 
 def render_text(detail: ArticleDetail) -> list[Markup]:

@@ -1,0 +1,177 @@
+"""Pseudonyms for protected persons (web.masking.pseudonymise): consistent within an
+article, in text and entities alike, offsets recomputed; and names_to_mask honours the
+PERSON role the tagger gives."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pantau.models import Entity, ModelInfo, TaggedArticle
+from web.masking import MASK, aged_person_names, mask_victims, names_to_mask, pseudonymise
+
+MODEL = ModelInfo(name="m", version="1")
+
+
+def tag(
+    title: str, text: str, people: list[tuple[str, str, str | None]], groups: list[str]
+) -> TaggedArticle:
+    entities = []
+    for field, name, role in people:
+        value = title if field == "title" else text
+        start = value.index(name)
+        entities.append(
+            Entity.model_validate(
+                {
+                    "field": field,
+                    "start": start,
+                    "end": start + len(name),
+                    "label": "PERSON",
+                    "text": name,
+                    "role": role,
+                }
+            )
+        )
+    return TaggedArticle.model_validate(
+        {
+            "id": "a",
+            "relevance": "incident",
+            "victim_groups": groups,
+            "entities": entities,
+            "model": MODEL,
+        }
+    )
+
+
+def test_victims_get_numbered_pseudonyms_and_offsets_fit() -> None:
+    title = "SITI AMINAH dan Rina dianiaya"
+    text = (
+        "Korban Siti Aminah (14) dan Rina Wati (15) dianiaya oleh Hendra. Polresta Jambi "
+        "menahan Hendra. Siti kini dirawat; Rina Wati pulang."
+    )
+    tagged = tag(
+        title,
+        text,
+        [
+            ("text", "Siti Aminah", "victim"),
+            ("text", "Rina Wati", "victim"),
+            ("text", "Hendra", "perpetrator"),
+        ],
+        [],
+    )
+    tagged.entities.append(
+        Entity(
+            field="text",
+            start=text.index("Polresta"),
+            end=text.index("Polresta") + 14,
+            label="ORGANIZATION",
+            text="Polresta Jambi",
+        )
+    )
+    result = pseudonymise(
+        title, text, tagged, others={"url": "https://x.example/siti-aminah-dianiaya"}
+    )
+    assert result.title == "[KORBAN-1] dan [KORBAN-2] dianiaya"
+    assert result.text == (
+        "Korban [KORBAN-1] (14) dan [KORBAN-2] (15) dianiaya oleh Hendra. Polresta Jambi "
+        "menahan Hendra. [KORBAN-1] kini dirawat; [KORBAN-2] pulang."
+    )
+    assert result.others["url"] == "https://x.example/korban-1-dianiaya"
+    # Adults who are not victims keep their names.
+    assert [e.text for e in result.tagged.entities] == [
+        "[KORBAN-1]",
+        "[KORBAN-2]",
+        "Hendra",
+        "Polresta Jambi",
+    ]
+    for entity in result.tagged.entities:
+        value = result.title if entity.field == "title" else result.text
+        assert value[entity.start : entity.end] == entity.text
+    assert result.pseudonyms == 2
+
+
+def test_in_child_cases_every_person_is_masked() -> None:
+    text = "Siswi Ayu (12) dicabuli. Gurunya, Pak Darman, melapor bersama ibu Ayu."
+    tagged = tag("", text, [("text", "Ayu", None), ("text", "Darman", "other")], ["anak"])
+    result = pseudonymise("", text, tagged)
+    assert (
+        result.text
+        == "Siswi [ORANG-1] (12) dicabuli. Gurunya, Pak [ORANG-2], melapor bersama ibu [ORANG-1]."
+    )
+    listed = pseudonymise("", text, tagged, victim_names=["Ayu"])
+    assert "[KORBAN-1]" in listed.text and "[ORANG-1]" in listed.text and "Ayu" not in listed.text
+
+
+def test_names_to_mask_includes_tagged_victims_and_mask_victims_uses_it() -> None:
+    text = "Rina Marlina dianiaya suaminya Hendra."
+    tagged = tag(
+        "", text, [("text", "Rina Marlina", "victim"), ("text", "Hendra", "perpetrator")], []
+    )
+    assert names_to_mask(tagged) == {"Rina Marlina"}
+    assert mask_victims(text, tagged) == f"{MASK} dianiaya suaminya Hendra."
+
+
+def test_names_with_an_age_are_found_and_can_be_protected() -> None:
+    text = (
+        "Ibu korban, Yuliana Safitri (36), melapor. Pelaku berinisial AS (40) ditangkap "
+        "Senin (12/10/2026). Yuliana kini tenang."
+    )
+    assert aged_person_names(text) == ["Yuliana Safitri", "AS"]
+    tagged = tag("", text, [], [])
+    result = pseudonymise("", text, tagged, other_names=aged_person_names(text))
+    assert result.text == (
+        "Ibu korban, [ORANG-1] (36), melapor. Pelaku berinisial [ORANG-2] (40) ditangkap "
+        "Senin (12/10/2026). [ORANG-1] kini tenang."
+    )
+
+
+def test_an_article_without_protected_persons_is_unchanged() -> None:
+    text = "Hendra ditangkap polisi."
+    tagged = tag("", text, [("text", "Hendra", "perpetrator")], [])
+    result = pseudonymise("Judul", text, tagged)
+    assert (result.title, result.text, result.pseudonyms) == ("Judul", text, 0)
+    assert result.tagged.entities == tagged.entities
+
+
+words = st.sampled_from(
+    ["Siti", "Aminah", "dan", "Budi", "di", "Jambi", "AS", "(14)", "korban", "Siti Aminah"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(words, min_size=1, max_size=25), st.data())
+def test_offsets_always_fit_after_masking(tokens: list[str], data: st.DataObject) -> None:
+    text = " ".join(tokens)
+    entities = []
+    for _ in range(data.draw(st.integers(0, 4))):
+        start = data.draw(st.integers(0, len(text) - 1))
+        end = data.draw(st.integers(start + 1, len(text)))
+        label = data.draw(st.sampled_from(["PERSON", "LOCATION"]))
+        role = data.draw(st.sampled_from([None, "victim", "other"])) if label == "PERSON" else None
+        entities.append(
+            Entity.model_validate(
+                {
+                    "field": "text",
+                    "start": start,
+                    "end": end,
+                    "label": label,
+                    "text": text[start:end],
+                    "role": role,
+                }
+            )
+        )
+    groups = data.draw(st.sampled_from([[], ["anak"]]))
+    tagged = TaggedArticle(
+        id="a", relevance="incident", victim_groups=groups, entities=entities, model=MODEL
+    )
+    result = pseudonymise("", text, tagged)
+    for entity in result.tagged.entities:
+        assert result.text[entity.start : entity.end] == entity.text
+    protected = {
+        e.text.strip()
+        for e in entities
+        if e.label == "PERSON" and (e.role == "victim" or groups) and len(e.text.strip()) >= 2
+    }
+    for name in protected:
+        if name in text:
+            assert not any(e.text == name and e.label == "PERSON" for e in result.tagged.entities)

@@ -10,21 +10,24 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test demo schedule serve setup setup-test lint typecheck clean gazetteer elasticsearch
+.PHONY: run test demo schedule serve setup setup-test lint typecheck clean gazetteer elasticsearch ner-folds ner-model
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 # Installs exactly what uv.lock pins; `--frozen` fails rather than re-resolving.
+# --compile-bytecode: Pantau's commands start many short processes (tests, schedules);
+# without compiled bytecode each compiles Prefect, Scrapy and spaCy again (PYTHONDONTWRITEBYTECODE
+# is common in containers), seconds of CPU per start.
 $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --no-dev
+	$(UV) sync --frozen --no-dev --compile-bytecode
 	touch $@
 
 # The test environment also holds the `transformers` extra (PyTorch, several GB) because
 # the transformer NER path is tested offline with a tiny model; CI caches it (.ci/run).
 $(VENV)/.installed-test: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --no-dev --extra test --extra transformers
+	$(UV) sync --frozen --no-dev --extra test --extra transformers --compile-bytecode
 	touch $(VENV)/.installed $@
 
 # The browser tests (tests/test_web_browser.py) drive Debian's Chromium through Playwright;
@@ -71,6 +74,7 @@ elasticsearch: setup-test
 	$(VENV)/bin/python scripts/elasticsearch.py fetch
 
 test: setup-test elasticsearch
+	$(VENV)/bin/python -m compileall -q pantau crawlers nlp index flows web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -86,6 +90,18 @@ typecheck: setup-test
 # Rebuilds the shipped gazetteer table from ../shared/data (or $PANTAU_SHARED_DATA_DIR).
 gazetteer: setup
 	$(VENV)/bin/python scripts/build_gazetteer.py
+
+# The NER (nlp/ner, models/ner-id; not run by CI). ner-folds: the IndoLEM 5-fold protocol,
+# one model per fold under $(NER_WORK), scores into models/ner-id/folds.json (what
+# `pantau eval ner` prints). ner-model: the shipped model from every sentence of every set.
+# Single-threaded and niced: several hours of one shared CPU core for the folds, about one
+# for the model. Data: ../shared/data, or PANTAU_DATA_DIR / shared_data_dir.
+NER_WORK ?= $(HOME)/.cache/pantau/ner-folds
+ner-folds: setup
+	OMP_NUM_THREADS=1 nice -n 5 $(VENV)/bin/pantau train ner --fold 1 --fold 2 --fold 3 \
+		--fold 4 --fold 5 --output $(NER_WORK) --results models/ner-id/folds.json
+ner-model: setup
+	OMP_NUM_THREADS=1 nice -n 5 $(VENV)/bin/pantau train ner --output models/ner-id/model
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

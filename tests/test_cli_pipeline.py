@@ -45,7 +45,8 @@ def free_port_block(size: int = 3) -> int:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     port = free_port_block()
-    result = pantau("demo", "--port", str(port), data_dir=data_dir)
+    # The path a person takes: `pantau demo` with its own temporary Prefect API.
+    result = pantau("demo", "--port", str(port), data_dir=data_dir, ephemeral=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return data_dir, port, result.stdout
 
@@ -135,6 +136,33 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_retag_re_tags_what_an_older_model_tagged_and_records_the_run(
+    demo: tuple[Path, int, str],
+) -> None:
+    data_dir, _, _ = demo
+    db = sqlite3.connect(data_dir / "pantau.sqlite")
+    current = db.execute("SELECT DISTINCT model_version FROM tags").fetchall()
+    assert len(current) == 1
+    with db:  # three articles as an older model left them
+        db.execute(
+            "UPDATE tags SET model_version = 'old' WHERE article_id IN "
+            "(SELECT article_id FROM tags ORDER BY article_id LIMIT 3)"
+        )
+    result = pantau("retag", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Re-tagged 3 articles (0 failed)" in result.stdout
+    assert db.execute("SELECT DISTINCT model_version FROM tags").fetchall() == current
+    assert db.execute("SELECT count(*) FROM tags").fetchone()[0] == len(load_articles())
+    kind, status = db.execute("SELECT kind, status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert (kind, status) == ("retag", "ok")
+
+
+def test_backfill_refuses_a_date_that_is_not_one(tmp_path: Path) -> None:
+    result = pantau("backfill", "--since", "2026-13-01", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert "--since '2026-13-01' is not a date (YYYY-MM-DD)" in result.stderr
 
 
 def test_unreachable_source_is_reported_and_exits_2(tmp_path: Path) -> None:

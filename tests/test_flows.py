@@ -334,7 +334,7 @@ def test_deployments_carry_the_cron_and_time_zone(tmp_path: Path) -> None:
     # No settings in the parameters: Prefect stores and shows them, the settings hold secrets.
     assert by_name[INGEST_DEPLOYMENT].parameters == {"kind": "scheduled"}
     assert by_name[DIGEST_DEPLOYMENT].parameters == {}
-    # The ingest deployment runs the real flow, the digest the placeholder.
+    # Both deployments run the real flows.
     assert by_name[INGEST_DEPLOYMENT].entrypoint.endswith("flows/pipeline.py:ingest_flow")
     assert by_name[DIGEST_DEPLOYMENT].entrypoint.endswith("flows/pipeline.py:digest_flow")
 

@@ -15,9 +15,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pantau.models import CATEGORIES, ArticleIn, TaggedArticle
+
+if TYPE_CHECKING:
+    from nlp.annotated import Split
 
 RELEVANCE_LABELS = ("incident", "aggregate", "none")
 GROUPS = ("anak", "perempuan")
@@ -81,6 +85,24 @@ class TagEvaluation:
     victims_count: Agreement = field(default_factory=Agreement)
     location_regency: Agreement = field(default_factory=Agreement)
     location_province: Agreement = field(default_factory=Agreement)
+    # (score, gold) of P(incident): how well calibrated the incident score is.
+    incident_scores: list[tuple[float, bool]] = field(default_factory=list)
+
+    def incident_calibration(self) -> tuple[float, float]:
+        """Brier score and expected calibration error (10 equal-width bins) of the
+        incident score."""
+        pairs = self.incident_scores
+        if not pairs:
+            return 0.0, 0.0
+        brier = sum((p - float(g)) ** 2 for p, g in pairs) / len(pairs)
+        bins: dict[int, list[tuple[float, bool]]] = {}
+        for p, g in pairs:
+            bins.setdefault(min(int(p * 10), 9), []).append((p, g))
+        ece = sum(
+            abs(sum(p for p, _ in b) / len(b) - sum(g for _, g in b) / len(b)) * len(b)
+            for b in bins.values()
+        ) / len(pairs)
+        return brier, ece
 
     def relevance_accuracy(self) -> float:
         total = sum(self.confusion.values())
@@ -104,6 +126,7 @@ class TagEvaluation:
 
     def as_dict(self) -> dict[str, Any]:
         precision, recall = self.incident_precision_recall()
+        brier, ece = self.incident_calibration()
         return {
             "articles": self.articles,
             "relevance": {
@@ -112,6 +135,8 @@ class TagEvaluation:
                 "macro_f1": self.relevance_macro_f1(),
                 "incident_precision": precision,
                 "incident_recall": recall,
+                "incident_score_brier": brier,
+                "incident_score_ece": ece,
                 "confusion": {f"{g}->{p}": n for (g, p), n in sorted(self.confusion.items())},
             },
             "categories": _set_dict(self.categories),
@@ -131,6 +156,10 @@ def evaluate(records: Iterable[tuple[dict[str, Any], TaggedArticle]]) -> TagEval
         result.articles += 1
         if "relevance" in gold:
             result.confusion[(gold["relevance"], predicted.relevance)] += 1
+            if "incident" in predicted.scores:
+                result.incident_scores.append(
+                    (predicted.scores["incident"], gold["relevance"] == "incident")
+                )
         if "categories" in gold:
             result.categories.add(set(gold["categories"]), set(predicted.categories))
         if "victim_groups" in gold:
@@ -186,6 +215,8 @@ def format_report(evaluation: TagEvaluation) -> str:
             f"relevance accuracy {relevance['accuracy']:.3f}  macro-F1 "
             f"{relevance['macro_f1']:.3f}  incident precision {relevance['incident_precision']:.3f}"
             f" recall {relevance['incident_recall']:.3f}",
+            f"  incident score: Brier {relevance['incident_score_brier']:.3f}, expected "
+            f"calibration error {relevance['incident_score_ece']:.3f}",
             "  confusion (rows gold, columns predicted):",
             "  " + " " * 11 + "".join(f"{label:>11}" for label in RELEVANCE_LABELS),
         ]
@@ -235,3 +266,34 @@ def _set_dict(scores: SetScores) -> dict[str, Any]:
 
 def _agreement_dict(agreement: Agreement) -> dict[str, Any]:
     return {"accuracy": agreement.accuracy, "correct": agreement.correct, "total": agreement.total}
+
+
+# -- named gold sets ----------------------------------------------------------------------
+
+NAMED_GOLD_SETS = ("demo", "annotated", "general-news")
+
+
+def annotated_gold(data_dir: Path, split: Split = "test") -> list[tuple[ArticleIn, dict[str, Any]]]:
+    """The annotated set's articles of one split, texts joined from the shared data folder.
+
+    `test` is the held-out part the model card reports; `train` is what the classifier and
+    the rules were fitted on (its scores are optimistic)."""
+    from nlp.annotated import load_annotated
+
+    return [(item.article, item.gold) for item in load_annotated(data_dir, split=split)]
+
+
+def general_news_gold(data_dir: Path, size: int = 2000) -> list[tuple[ArticleIn, dict[str, Any]]]:
+    """A fixed sample of general news never trained on, each assumed `none`: what the tagger
+    flags here is a false positive or a real case the sample happens to hold, to be checked
+    by hand (`flagged`)."""
+    from nlp.training_data import general_news_sample
+
+    return [(article, {"relevance": "none"}) for article in general_news_sample(data_dir, size)]
+
+
+def flagged(
+    pairs: Iterable[tuple[ArticleIn, TaggedArticle]],
+) -> list[tuple[ArticleIn, TaggedArticle]]:
+    """The articles tagged relevant, for a hand check of a `general-news` run."""
+    return [(article, tagged) for article, tagged in pairs if tagged.relevance != "none"]

@@ -4,7 +4,8 @@ and choose the primary location (../shared/contracts/taxonomy.md).
 Roles, from the words just before a mention (same sentence; an address chain such as
 "warga Desa X, Kecamatan Y, Kabupaten Z" carries the cue to every place in it):
 - destination: a foreign country (unless a cue says origin), or a place after "ke",
-  "dikirim ke", "diberangkatkan ke", "tujuan", "menuju";
+  "dikirim ke", "diberangkatkan ke", "tujuan", "menuju", or after "di" in a clause that
+  sends victims there ("dijadikan pemandu lagu di Batam", "dijanjikan bekerja di ...");
 - origin: after "asal", "berasal dari", "warga", "penduduk", "tinggal di", "dipulangkan ke";
 - incident: after "di", "terjadi di", "diamankan di", "digagalkan di", "melalui", and every
   police unit ("Polres Tanjab Barat"), which handles the case where it happened;
@@ -100,6 +101,19 @@ _SENTENCE_END_RE: Final = re.compile(
     r"(?<!\bKab)(?<!\bKec)(?<!\bProv)(?<!\bJl)(?<!\bKel)(?<!\bDs)(?<!\bNo)[.!?;]\s|\n"
 )
 _CUE_WINDOW_CHARS: Final = 120
+# Trafficking verbs after which "di <place>" is where victims were to be exploited, not
+# where the case happened (taxonomy: primary_location is where it happened or was foiled).
+_DESTINATION_CONTEXT_RE: Final = re.compile(
+    r"(?<!\w)(?:dikirim|dijadikan(?!\s+(?:tersangka|saksi))|dijanjikan|dipekerjakan|"
+    r"bekerja|diberangkatkan|dijual|dipaksa\s+bekerja|"
+    r"(?:di|me)?rekrut\w*(?:\s+\S+){0,4}?\s+(?:jadi|menjadi|sebagai|untuk))(?!\w)",
+    re.IGNORECASE,
+)
+_EVENT_CONTEXT_RE: Final = re.compile(
+    r"(?<!\w)(?:diamankan|ditangkap|diselamatkan|ditemukan|digerebek|digagalkan|terjadi|"
+    r"diringkus|dibekuk|dicegat|tertangkap)(?!\w)",
+    re.IGNORECASE,
+)
 
 # "KUALA TUNGKAL, JAMBIEKSPRES.CO.ID - ", "Jambi (ANTARA) - ", "TRIBUNJAMBI.COM, MUARASABAK -"
 _DATELINE_RE: Final = re.compile(r"\A\s*(?P<dateline>[^\n]{1,100}?)\s*[-–—]{1,2}\s")
@@ -215,7 +229,22 @@ def _role_in_window(window: str) -> LocationRole | None:
     if _ADDRESS_GAP_RE.fullmatch(window, last_cue.end()) is None:
         return None
     phrase = " ".join(last_cue.group().lower().split())
+    if phrase == "di" and _sent_there_before(window[: last_cue.start()]):
+        return "destination"
     return _ROLE_CUE_PHRASES[phrase]
+
+
+def _sent_there_before(clause: str) -> bool:
+    """Does the clause before a bare "di" say the victims were sent or put to work there
+    ("dikirim dan dijadikan pemandu lagu di tempat karaoke di Batam", "dijanjikan bekerja
+    di sebuah rumah makan di Batam", "Rekrut Remaja Jadi Pemandu Lagu di Batam")? Then the
+    place is a destination, unless an event verb ("diamankan", "diselamatkan") comes after
+    the sending verb: that is where the case was stopped."""
+    sending = [m.end() for m in _DESTINATION_CONTEXT_RE.finditer(clause)]
+    if not sending:
+        return False
+    events = [m.end() for m in _EVENT_CONTEXT_RE.finditer(clause)]
+    return not events or max(events) < max(sending)
 
 
 def to_region(place: Place) -> Region:

@@ -3,8 +3,14 @@ dates and a first set of entities, from transparent rules.
 
 The words and weights live in `rules/incident_rules.yaml`, where an analyst can read and
 change them; this module holds the mechanics (windows, counting, dates, entities). The
-meaning of every output field is in ../shared/contracts/taxonomy.md. A trained model will
-replace parts of this later; until then every decision here can be traced to a rule.
+meaning of every output field is in ../shared/contracts/taxonomy.md.
+
+Relevance and forms are decided by the trained incident classifier (nlp/classifier.py,
+models/incident-classifier) when it is built: it reads the rules' margins as features
+plus the article's words, and gives calibrated probabilities; without it, the rules
+decide alone. Victims, perpetrators, places, dates, entities and the roles of named
+persons (victim / perpetrator / other, from `person_roles` in the rules file) always come
+from the rules.
 
 Known limits are documented on `RuleTagger`.
 """
@@ -20,6 +26,7 @@ import re._parser as _sre_parser
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -27,7 +34,9 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nlp.classifier import DEFAULT_MODEL_DIR, IncidentClassifier, load_default_classifier
 from nlp.language import detect_language
+from nlp.ner import Recognizer, default_recognizer, with_model_spans
 from nlp.numbers import NUMBER_PATTERN, number_before, parse_number
 from nlp.places import extract_places
 from pantau.models import (
@@ -39,6 +48,7 @@ from pantau.models import (
     LocationMention,
     ModelInfo,
     Perpetrators,
+    PersonRole,
     Relation,
     Relevance,
     TaggedArticle,
@@ -95,6 +105,19 @@ class PerpetratorContextSpec(_Strict):
     window: int = Field(gt=0, le=200)
 
 
+class PersonRoleSpec(_Strict):
+    window: int = Field(gt=0, le=300)
+    after_perpetrator: str
+    after_victim: str
+    victim: str
+    perpetrator: str
+    kin: str
+    other: str
+    perpetrator_in_sentence: str
+    passive_violence: str
+    reporter_in_sentence: str
+
+
 class ScoringSpec(_Strict):
     title_weight: float = Field(ge=1)
     max_hits_per_pattern: int = Field(ge=1)
@@ -125,6 +148,7 @@ class RulesSpec(_Strict):
     victim_nouns: list[VictimNounSpec]
     perpetrator_nouns: list[str]
     statistic_context: list[str]
+    person_roles: PersonRoleSpec
 
     @model_validator(mode="after")
     def _every_category_has_rules(self) -> RulesSpec:
@@ -448,6 +472,51 @@ class CompiledRules:
     victim_noun_flags: tuple[tuple[bool, bool], ...]
     perpetrator_nouns: PatternSet
     statistic_context: re.Pattern[str]
+    person_roles: PersonRoleRules
+
+
+@dataclass(frozen=True)
+class PersonRoleRules:
+    """person_roles of incident_rules.yaml, compiled (see `_person_role`)."""
+
+    window: int
+    after_perpetrator: re.Pattern[str]
+    after_victim: re.Pattern[str]
+    before: re.Pattern[str]  # named groups: victim, perpetrator, kin, other
+    perpetrator_in_sentence: re.Pattern[str]
+    victim_in_sentence: re.Pattern[str]
+    passive_violence: re.Pattern[str]
+    reporter_in_sentence: re.Pattern[str]
+
+    @classmethod
+    def of(cls, spec: PersonRoleSpec) -> PersonRoleRules:
+        for pattern in vars(spec).values():
+            if isinstance(pattern, str):
+                _compile_rule(pattern)
+        # Earlier alternatives win at the same position: 'ayah tiri korban' is kin, not
+        # the victim word 'korban' inside it.
+        before = (
+            rf"(?P<kin>{_whole_words(spec.kin)})|(?P<perpetrator>{_whole_words(spec.perpetrator)})"
+            rf"|(?P<victim>{_whole_words(spec.victim)})|(?P<other>{_whole_words(spec.other)})"
+        )
+        return cls(
+            window=spec.window,
+            after_perpetrator=re.compile(
+                rf"\s*(?:\(\s*\d{{1,2}}\s*(?:th|thn|tahun)?\s*\))?\s*,?\s*(?:{spec.after_perpetrator})(?!\w)",
+                re.IGNORECASE,
+            ),
+            after_victim=re.compile(
+                rf"\s*(?:\(\s*\d{{1,2}}\s*(?:th|thn|tahun)?\s*\))?\s*,?\s*(?:{spec.after_victim})(?!\w)",
+                re.IGNORECASE,
+            ),
+            before=re.compile(before, re.IGNORECASE),
+            perpetrator_in_sentence=re.compile(
+                _whole_words(spec.perpetrator_in_sentence), re.IGNORECASE
+            ),
+            victim_in_sentence=re.compile(_whole_words(spec.victim), re.IGNORECASE),
+            passive_violence=re.compile(_whole_words(spec.passive_violence), re.IGNORECASE),
+            reporter_in_sentence=re.compile(_whole_words(spec.reporter_in_sentence), re.IGNORECASE),
+        )
 
 
 def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
@@ -512,6 +581,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         statistic_context=re.compile(
             "|".join(_whole_words(p) for p in spec.statistic_context) or r"(?!x)x", re.I
         ),
+        person_roles=PersonRoleRules.of(spec.person_roles),
     )
 
 
@@ -833,6 +903,10 @@ class Decisions:
     categories: list[Category]
     victim_groups: list[VictimGroup]
     scores: dict[str, float]
+    # The rules' evidence as the classifier reads it (nlp.classifier.RULE_FEATURES).
+    rule_features: dict[str, float] = dataclass_field(default_factory=dict)
+    # Victim groups near each form's (or the general cues') evidence, met or not.
+    groups_near: dict[str, set[VictimGroup]] = dataclass_field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
@@ -854,18 +928,36 @@ class RuleTagger:
       about several cases reports one of them.
     - Incident dates prefer dates near event words and skip dates of statements and trials;
       "tadi malam", "pekan lalu" and month-only dates are not resolved.
-    - Entities are a first rule-based version: PERSON only from "berinisial"/"bernama",
-      ORGANIZATION from a short list of institutions.
+    - Entities: exact rule patterns ("berinisial"/"bernama" names, money, dates, a short
+      list of institutions, gazetteer places) win; the NER model (nlp/ner, models/ner-id)
+      adds the rest, with its known errors (models/ner-id/README.md).
     - Only the first MAX_ANALYSED_CHARS characters of the body are read.
     """
 
     name: str = TAGGER_NAME
 
-    def __init__(self, rules_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        rules_path: Path | None = None,
+        model_dir: Path | None = DEFAULT_MODEL_DIR,
+        ner: Recognizer | Literal["configured"] | None = "configured",
+    ) -> None:
+        """`model_dir`: the trained classifier's folder (models/incident-classifier); None,
+        or a folder without a built model, tags with the rules alone. `ner`: the entity
+        model (nlp/ner; "configured": settings' ner.*, else the shipped one); None: rules."""
         self.rules_path = rules_path or DEFAULT_RULES_PATH
         spec, rules_hash = load_rules(self.rules_path)
         self.rules = compile_rules(spec)
+        self.classifier: IncidentClassifier | None = (
+            load_default_classifier(model_dir) if model_dir is not None else None
+        )
+        # A new rules file or a new model changes the version, which triggers re-tagging.
         self.version = f"{BASE_VERSION}+{rules_hash}"
+        if self.classifier is not None:
+            self.version += f".lr{self.classifier.digest}"
+        self.ner = default_recognizer() if ner == "configured" else ner
+        if self.ner is not None:
+            self.version += f".ner{self.ner.digest}"
         regexes = [*_rule_regexes(self.rules), *_FIXED_REGEXES]
         self._finder = TriggerFinder(t for regex in regexes for t in regex.triggers or ())
 
@@ -910,7 +1002,9 @@ class RuleTagger:
             primary_location=primary_location,
             locations=locations,
             incident_date=_incident_date(fields, published) if is_incident else None,
-            entities=_entities(fields, locations),
+            entities=_with_person_roles(
+                _entities(fields, locations, self.ner), fields, rules.person_roles, relation
+            ),
             scores=decisions.scores,
             model=self.model_info,
         )
@@ -926,7 +1020,54 @@ class RuleTagger:
         cues.extend(_ages(field, self.rules.scoring.max_child_age))
         return CueIndex(cues)
 
+    def rule_evidence(self, article: ArticleIn) -> dict[str, float]:
+        """The rules' evidence for an article, as the classifier reads it (for training)."""
+        fields = (
+            _field("title", article.title[:MAX_TITLE_CHARS], self.rules.neutralize, self._finder),
+            _field("text", article.text[:MAX_ANALYSED_CHARS], self.rules.neutralize, self._finder),
+        )
+        return self._rule_decisions(fields).rule_features
+
     def _decide(self, fields: Sequence[FieldText]) -> Decisions:
+        """The rules' decisions, revised by the trained classifier when there is one."""
+        by_rules = self._rule_decisions(fields)
+        if self.classifier is None:
+            return by_rules
+        title, text = fields
+        prediction = self.classifier.predict(
+            title.original, text.original, by_rules.rule_features, by_rules.scores
+        )
+        probability = prediction.probabilities
+        relevance: Relevance = "none"
+        if prediction.says("incident"):
+            relevance = "incident"
+        elif prediction.says("relevant"):
+            relevance = "aggregate"
+        categories: list[Category] = []
+        groups: set[VictimGroup] = set()
+        if relevance != "none":
+            categories = [c for c in CATEGORIES if prediction.says(c)]
+            for key in (*categories, "topic"):
+                groups |= by_rules.groups_near.get(key, set())
+        # `incident` is P(incident); `aggregate` what remains of P(relevant) (both
+        # calibrated heads, so their difference is only approximately a probability). A
+        # form's score is P(form | relevant).
+        scores: dict[str, float] = {
+            "incident": probability["incident"],
+            "aggregate": max(0.0, probability["relevant"] - probability["incident"]),
+            "relevant": probability["relevant"],
+            **{c: probability[c] for c in CATEGORIES},
+        }
+        return Decisions(
+            relevance,
+            categories,
+            sorted(groups),
+            scores,
+            by_rules.rule_features,
+            by_rules.groups_near,
+        )
+
+    def _rule_decisions(self, fields: Sequence[FieldText]) -> Decisions:
         rules, s = self.rules, self.rules.scoring
         cue_index = {field.name: self._victim_cues(field) for field in fields}
 
@@ -948,6 +1089,7 @@ class RuleTagger:
 
         margins: dict[str, float] = {}
         groups_seen: set[VictimGroup] = set()
+        groups_near: dict[str, set[VictimGroup]] = {}
         for category in CATEGORIES:
             weighted = rules.categories[category]
             found = evidence(weighted.patterns)
@@ -959,6 +1101,7 @@ class RuleTagger:
             if margin >= 0:
                 groups_seen |= near
             margins[category] = margin
+            groups_near[category] = near
 
         topic_found = evidence(rules.topic.patterns, use_cue_text=True)
         topic_score = _weighted_score(topic_found.title, topic_found.text, rules.topic.weights, s)
@@ -968,6 +1111,7 @@ class RuleTagger:
             topic_margin = min(topic_margin, _FAILED_CONDITION_MARGIN)
         elif topic_margin >= 0:
             groups_seen |= topic_near
+        groups_near["topic"] = topic_near
 
         relevant_margin = max(topic_margin, *(margins[c] for c in CATEGORIES))
         incident_score = self._cue_score(rules.incident_cues, fields)
@@ -989,7 +1133,16 @@ class RuleTagger:
             "aggregate": _sigmoid(slope * min(relevant_margin, -incident_margin)),
         }
         scores.update({c: _sigmoid(slope * margins[c]) for c in CATEGORIES})
-        return Decisions(relevance, categories, victim_groups, scores)
+        # A yes/no of the rules counts as a strong margin (tanh(8 / 4) = 0.96).
+        rule_features = {
+            **{f"margin:{c}": margins[c] for c in CATEGORIES},
+            "margin:topic": topic_margin,
+            "margin:relevant": relevant_margin,
+            "margin:incident": incident_margin,
+            "rule:relevant": 8.0 if relevance != "none" else -8.0,
+            "rule:incident": 8.0 if relevance == "incident" else -8.0,
+        }
+        return Decisions(relevance, categories, victim_groups, scores, rule_features, groups_near)
 
     def _cue_score(self, weighted: WeightedSet, fields: Sequence[FieldText]) -> float:
         title, text = fields
@@ -1352,12 +1505,20 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
     return best[2].isoformat()
 
 
-def _entities(fields: Sequence[FieldText], locations: Sequence[LocationMention]) -> list[Entity]:
-    """Rule-based entities with offsets into their field; overlaps keep the longer span."""
+def _entities(
+    fields: Sequence[FieldText],
+    locations: Sequence[LocationMention],
+    ner: Recognizer | None = None,
+) -> list[Entity]:
+    """Rule entities plus the NER model's where no rule span overlaps them (see
+    nlp.ner.with_model_spans), offsets into their field; overlapping rules keep the longer."""
     location_patterns = _location_patterns(locations)
     entities: list[Entity] = []
     for field in fields:
-        spans = sorted(_entity_spans(field, location_patterns), key=_leftmost_longest)
+        found = list(_entity_spans(field, location_patterns))
+        if ner is not None:
+            found = with_model_spans(field.original, found, ner)
+        spans = sorted(found, key=_leftmost_longest)
         last_end = -1
         for start, end, label in spans:
             if start < last_end:
@@ -1373,6 +1534,111 @@ def _entities(fields: Sequence[FieldText], locations: Sequence[LocationMention])
                 )
             )
     return entities
+
+
+def _with_person_roles(
+    entities: Sequence[Entity],
+    fields: Sequence[FieldText],
+    roles: PersonRoleRules,
+    relation: Relation | None = None,
+) -> list[Entity]:
+    """PERSON entities with their role in the case; other entities as they are.
+
+    A person keeps one role through the article: once a mention is a victim ("TKW Lily",
+    "korban berinisial S"), every other mention of that name is too ("kata Mahrus, suami
+    Lily"; "Dini" after "Dini Sri Wahyuni"), so that masking misses none of them. Victim
+    wins over perpetrator, perpetrator over other."""
+    originals = {field.name: field.original for field in fields}
+    known_relative = relation in ("keluarga", "pasangan", "kenalan")
+    found: dict[int, PersonRole] = {
+        i: _person_role(originals[e.field], e.start, e.end, roles, known_relative)
+        for i, e in enumerate(entities)
+        if e.label == "PERSON"
+    }
+    for role in ("victim", "perpetrator"):
+        names = [_name_keys(entities[i].text) for i, r in found.items() if r == role]
+        for i, current in found.items():
+            if current == "other" or (role == "victim" and current == "perpetrator"):
+                keys = _name_keys(entities[i].text)
+                if any(keys & name for name in names):
+                    found[i] = role
+    return [
+        entity.model_copy(update={"role": found[i]}) if i in found else entity
+        for i, entity in enumerate(entities)
+    ]
+
+
+def _name_keys(name: str) -> set[str]:
+    """What identifies a person across mentions: the whole name, and each word of three
+    letters or more of a written-out name ("Dini Sri Wahyuni" -> dini, wahyuni); initials
+    ("AS") only as a whole."""
+    words = name.lower().split()
+    keys = {" ".join(words)}
+    if not name.isupper():
+        keys |= {word for word in words if len(word) >= 3}
+    return keys
+
+
+def _person_role(
+    text: str, start: int, end: int, roles: PersonRoleRules, relative_did_it: bool = False
+) -> PersonRole:
+    """The role of the person named at text[start:end] (rules: person_roles in the YAML).
+    `relative_did_it`: the article's perpetrator is a relative, partner or acquaintance."""
+    sentence_start = 0
+    for boundary in _SENTENCE_BREAK.finditer(text, max(0, start - 400), start):
+        sentence_start = boundary.end()
+    following = _SENTENCE_BREAK.search(text, end)
+    sentence_end = following.start() if following else len(text)
+    after = text[end:sentence_end]
+    if roles.after_perpetrator.match(after):
+        return "perpetrator"
+    if roles.after_victim.match(after):
+        return "victim"
+    before = text[max(sentence_start, start - roles.window) : start]
+    nearest: re.Match[str] | None = None
+    for match in roles.before.finditer(before):
+        nearest = match
+    sentence = text[sentence_start:sentence_end]
+    if nearest is not None:
+        kind = nearest.lastgroup
+        if kind == "kin":
+            if roles.perpetrator_in_sentence.search(sentence) or roles.passive_violence.search(
+                sentence
+            ):
+                return "perpetrator"
+            if relative_did_it and not roles.reporter_in_sentence.search(sentence):
+                return "perpetrator"
+            return "other"
+        if kind in ("victim", "perpetrator", "other"):
+            return (
+                "victim"
+                if kind == "victim"
+                else "perpetrator"
+                if kind == "perpetrator"
+                else "other"
+            )
+    # What the person does or undergoes next: "AM (51) ... ditangkap polisi karena diduga
+    # mencabuli tiga murid" (perpetrator), "AD (28) mengalami luka setelah dipukul" (victim).
+    firsts = [
+        (found.start(), role)
+        for pattern, role in (
+            (roles.perpetrator_in_sentence, "perpetrator"),
+            (roles.passive_violence, "victim"),
+            (roles.victim_in_sentence, "victim"),
+        )
+        if (found := pattern.search(after)) is not None
+    ]
+    if firsts:
+        return "perpetrator" if min(firsts)[1] == "perpetrator" else "victim"
+    has_victim = bool(
+        roles.victim_in_sentence.search(sentence) or roles.passive_violence.search(sentence)
+    )
+    has_perpetrator = bool(roles.perpetrator_in_sentence.search(sentence))
+    if has_victim and not has_perpetrator:
+        return "victim"
+    if has_perpetrator and not has_victim:
+        return "perpetrator"
+    return "other"
 
 
 def _leftmost_longest(span: tuple[int, int, EntityLabel]) -> tuple[int, int]:

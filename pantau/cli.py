@@ -13,6 +13,9 @@ from typing import IO, Annotated, Any, ClassVar
 
 import typer
 
+from flows.digest_cli import digest_command
+from nlp.ner.cli import eval_ner
+from nlp.ner.cli import train_app as ner_train_app
 from pantau import __version__
 from pantau.config import ConfigError, Settings, SourceConfig, load_settings
 
@@ -399,7 +402,49 @@ def run(
     _run_pipeline(settings, _sources(settings, source))
 
 
-def _run_pipeline(settings: Settings, sources: list[SourceConfig]) -> None:
+@app.command()
+def backfill(
+    since: Annotated[str, typer.Option(help="Walk the listings back to this date (YYYY-MM-DD).")],
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Configured source(s); default all.")
+    ] = None,
+) -> None:
+    """The ingest flow for a date range: listings are walked back to --since instead of
+    stopping at known articles (a new source, or a gap after an outage)."""
+    try:
+        date.fromisoformat(since)
+    except ValueError:
+        typer.echo(f"pantau backfill: --since {since!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    settings = State.settings()
+    _run_pipeline(settings, _sources(settings, source), since=since)
+
+
+@app.command()
+def retag() -> None:
+    """After a model or rules update: re-tag every article whose tag is from another model
+    version, then bring the index in line (the `retag` flow, recorded like every run)."""
+    settings = State.settings()
+    from flows.prefect_env import detach_ephemeral_api, prepare_prefect
+
+    prepare_prefect(settings.data_dir)
+    from flows.pipeline import retag_flow
+
+    with _interruptible("retag"):
+        detach_ephemeral_api()
+        summary = retag_flow(settings=settings.model_dump(mode="json"))
+    tagging = summary.tagging
+    typer.echo(
+        f"Re-tagged {tagging.tagged} articles ({tagging.failed} failed); indexed "
+        f"{summary.indexing.indexed}, {summary.indexing.total} searchable (run {summary.run_id})."
+    )
+    if tagging.failed:
+        raise typer.Exit(1)
+
+
+def _run_pipeline(
+    settings: Settings, sources: list[SourceConfig], since: str | None = None
+) -> None:
     # The ingest flow, run once in this process (Prefect's ephemeral API unless
     # PREFECT_API_URL names a server); Prefect is imported here only, it is slow to import.
     from flows.prefect_env import detach_ephemeral_api, prepare_prefect
@@ -409,7 +454,7 @@ def _run_pipeline(settings: Settings, sources: list[SourceConfig]) -> None:
 
     with _interruptible("run"), forward_interrupts():
         detach_ephemeral_api()
-        summary = run_ingest(settings, sources)
+        summary = run_ingest(settings, sources, since=since)
     _print_crawl_reports(summary.sources)
     tagging = summary.tagging
     relevance = ", ".join(f"{k} {v}" for k, v in sorted(tagging.by_relevance.items()))
@@ -563,6 +608,10 @@ def schedule() -> None:
         serve_deployments(settings, State.config_path)
 
 
+# The weekly digest (flows/digest_cli.py; docs/digest.md).
+app.command("digest")(digest_command)
+
+
 # -- web app and its accounts ------------------------------------------------------------
 
 
@@ -675,8 +724,17 @@ def users_list() -> None:
             typer.echo(f"{user['username']}\t{user['role']}\tcreated {user['created_at']}")
 
 
+# Research datasets and the Label Studio round trip (pantau/export/commands.py).
+from pantau.export.commands import annotate_app, export_command  # noqa: E402
+
+app.command("export")(export_command)
+app.add_typer(annotate_app, name="annotate")
+
 eval_app = typer.Typer(help="Measure the models against gold labels.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+# The NER commands live beside the model code (nlp/ner/cli.py).
+eval_app.command("ner")(eval_ner)
+app.add_typer(ner_train_app, name="train")
 
 
 @eval_app.command("tag")
@@ -684,20 +742,57 @@ def eval_tag(
     gold: Annotated[
         str,
         typer.Option(
-            help="Gold JSONL (article fields plus a 'gold' object), or 'demo' for the "
-            "bundled demo articles (fictional: a smoke test, not a held-out set)."
+            help="Gold JSONL (article fields plus a 'gold' object); or a named set: 'demo' "
+            "(the fictional demo articles: a smoke test), 'annotated' (Pantau's annotated "
+            "real articles, texts joined from the shared data; --split test is held out), "
+            "'general-news' (2,000 click-id articles never trained on, all assumed "
+            "irrelevant: the false-positive rate; flagged articles are listed)."
         ),
     ],
+    split: Annotated[
+        str, typer.Option(help="With --gold annotated: 'test' (held out) or 'train'.")
+    ] = "test",
+    shared_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared-data",
+            help="The shared data folder (else shared_data_dir, $PANTAU_DATA_DIR, ../shared/data).",
+        ),
+    ] = None,
+    rules_only: Annotated[
+        bool, typer.Option("--rules-only", help="Score the rules alone (no classifier, no NER).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score `pantau tag` field by field: relevance (accuracy, macro-F1, confusion matrix,
     incident precision/recall), forms, victim groups, domestic, relation, victims count and
     primary location (kabupaten/kota and province)."""
-    from nlp.evaluate import evaluate, format_report, read_gold
+    from nlp.evaluate import (
+        annotated_gold,
+        evaluate,
+        flagged,
+        format_report,
+        general_news_gold,
+        read_gold,
+    )
     from nlp.tagger import RuleTagger
 
     if gold == "demo":
         pairs = list(_demo_gold())
+    elif gold in ("annotated", "general-news"):
+        data_dir = _shared_data_dir(shared_data)
+        if split not in ("test", "train"):
+            typer.echo("pantau eval: --split must be 'test' or 'train'", err=True)
+            raise typer.Exit(EXIT_CONFIG)
+        try:
+            pairs = (
+                annotated_gold(data_dir, "test" if split == "test" else "train")
+                if gold == "annotated"
+                else general_news_gold(data_dir)
+            )
+        except (OSError, ValueError) as exc:
+            typer.echo(f"pantau eval: cannot read the shared data in {data_dir}: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from exc
     else:
         with _open_in(gold) as handle:
             try:
@@ -705,9 +800,53 @@ def eval_tag(
             except ValueError as exc:
                 typer.echo(f"pantau eval: {exc}", err=True)
                 raise typer.Exit(EXIT_CONFIG) from exc
-    tagger = RuleTagger()
-    result = evaluate((labels, tagger.tag(article)) for article, labels in pairs)
+    # No NER model: entities are not scored here, and no scored field depends on them.
+    tagger = RuleTagger(model_dir=None, ner=None) if rules_only else RuleTagger(ner=None)
+    tagged = [(article, labels, tagger.tag(article)) for article, labels in pairs]
+    result = evaluate((labels, predicted) for _, labels, predicted in tagged)
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_report(result))
+    if gold == "general-news" and not as_json:
+        hits = flagged((article, predicted) for article, _, predicted in tagged)
+        typer.echo(f"flagged relevant: {len(hits)} of {len(tagged)} (check them by hand)")
+        for article, predicted in hits:
+            typer.echo(f"  {predicted.relevance:<9} {article.url}  {article.title[:90]}")
+
+
+@ner_train_app.command("tagger")
+def train_tagger(
+    shared_data: Annotated[
+        Path | None,
+        typer.Option("--shared-data", help="Shared data folder (else shared_data_dir, …)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder for model.json (default: the shipped one)."),
+    ] = None,
+) -> None:
+    """Train the incident classifier (models/incident-classifier) from the annotated train
+    split, the child-abuse set, general-news negatives and the demo articles. Fixed seed:
+    the same data gives the same model. The held-out test split is never read."""
+    from nlp.classifier import DEFAULT_MODEL_DIR
+    from nlp.classifier_training import train
+
+    data_dir = _shared_data_dir(shared_data)
+    if not (data_dir / "incidents").is_dir():
+        typer.echo(f"pantau: no shared data in {data_dir} (give --shared-data)", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    train(data_dir, output or DEFAULT_MODEL_DIR)
+
+
+def _shared_data_dir(option: Path | None) -> Path:
+    import os
+
+    if option is not None:
+        return option
+    configured = State.settings().shared_data_dir
+    if configured is not None:
+        return configured
+    if os.environ.get("PANTAU_DATA_DIR"):
+        return Path(os.environ["PANTAU_DATA_DIR"])
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def _demo_gold() -> Iterator[tuple[Any, dict[str, Any]]]:

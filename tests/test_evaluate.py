@@ -124,3 +124,34 @@ def test_eval_tag_command_prints_the_table(tmp_path: Path) -> None:
     assert scores["articles"] == 1
     assert scores["relevance"]["scored"] == 1
     assert set(scores["categories"]["per_label"]) >= {"tppo", "eksploitasi"}
+
+
+def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
+    """`pantau eval tag --gold annotated` joins the labels with the shared texts and scores
+    every labelled held-out article (and only those)."""
+    from typer.testing import CliRunner
+
+    from nlp.annotated import load_annotated
+    from pantau.cli import app
+
+    held_out = list(load_annotated(data_dir, split="test"))
+    assert held_out, "the annotated set has labelled held-out articles"
+    assert {item.item.split for item in held_out} == {"test"}
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["eval", "tag", "--gold", "annotated", "--shared-data", str(data_dir), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["articles"] == len(held_out)
+    assert scores["relevance"]["scored"] == len(held_out)
+    assert 0.0 <= scores["relevance"]["incident_precision"] <= 1.0
+    relevant = sum(1 for item in held_out if item.gold["relevance"] != "none")
+    assert scores["primary_location_regency"]["total"] <= relevant
+
+    wrong = runner.invoke(
+        app, ["eval", "tag", "--gold", "annotated", "--split", "dev", "--shared-data", "/x"]
+    )
+    assert wrong.exit_code == 2
+    assert "--split" in wrong.output

@@ -1,0 +1,281 @@
+"""Training of the incident classifier (models/incident-classifier/model.json).
+
+    pantau train tagger --shared-data ../shared/data
+    # or: .venv/bin/python scripts/train_incident_classifier.py --data-dir ../shared/data
+
+Reproducible: fixed seed, fixed samples, data only from the shared folder and the repository
+(sources in nlp/training_data.py; the annotated TEST split is never read). Each head is a
+scikit-learn logistic regression over TF-IDF terms plus the rule evidence; Platt scaling is
+fitted on 5-fold out-of-fold decision values, so the probabilities were never fitted on
+the articles they score. The script prints cross-validated scores on the annotated train
+articles, rules alone vs rules + classifier, to show what the classifier adds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from nlp.classifier import (
+    BODY_CHARS,
+    MODEL_FILE_NAME,
+    MODEL_FORMAT,
+    RULE_FEATURES,
+    RULE_SCALE,
+    rule_vector,
+    term_counts,
+    tfidf,
+)
+from nlp.tagger import RuleTagger
+from nlp.training_data import (
+    Example,
+    HeldOutCases,
+    annotated_train,
+    child_abuse_examples,
+    demo_examples,
+    negative_candidates,
+)
+from pantau.models import CATEGORIES
+
+SEED = 20261127
+CLICK_ID_NEGATIVES = 2500
+MIN_DF = 3
+MAX_FEATURES = 12_000
+# A form needs this many positive examples for its head to learn words; below, the head
+# is a calibration of the rule margins only.
+MIN_POSITIVES_FOR_TERMS = 12
+# Below this many positive examples a head cannot even be calibrated: the rules decide.
+MIN_POSITIVES_FOR_MODEL = 6
+C_TERMS = 4.0
+C_RULES_ONLY = 1.0
+FOLDS = 5
+
+
+def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    started = time.time()
+    rules = RuleTagger(model_dir=None, ner=None)
+    examples = gather(data_dir, rules)
+    print(f"{len(examples)} examples: {dict(Counter(e.source for e, _ in examples))}", flush=True)
+
+    counts = [term_counts(e.article.title, e.article.text) for e, _ in examples]
+    vocabulary, idf = build_vocabulary(counts)
+    index = {term: i for i, term in enumerate(vocabulary)}
+    rows = [tfidf(c, index, idf) for c in counts]
+    terms = sparse.csr_matrix(
+        (
+            [v for row in rows for v in row.values()],
+            (
+                [r for r, row in enumerate(rows) for _ in row],
+                [i for row in rows for i in row],
+            ),
+        ),
+        shape=(len(rows), len(vocabulary)),
+    )
+    rule_matrix = np.array([rule_vector(features) for _, features in examples])
+    weights = np.array([e.weight for e, _ in examples])
+
+    heads: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    relevance = [e.labels["relevance"] for e, _ in examples]
+    targets: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "relevant": (np.ones(len(examples), bool), np.array([r != "none" for r in relevance])),
+        "incident": (np.ones(len(examples), bool), np.array([r == "incident" for r in relevance])),
+    }
+    # Forms: P(form | relevant), from the examples whose forms are known.
+    known = np.array(
+        [e.labels["relevance"] != "none" and "categories" in e.labels for e, _ in examples]
+    )
+    for category in CATEGORIES:
+        labels = np.array([category in e.labels.get("categories", []) for e, _ in examples])
+        targets[category] = (known, labels)
+
+    for name, (mask, labels) in targets.items():
+        positives = int(labels[mask].sum())
+        if positives < MIN_POSITIVES_FOR_MODEL:
+            heads[name] = {
+                "source": "rules",
+                "weights": [],
+                "rule_weights": [0.0] * len(RULE_FEATURES),
+                "intercept": 0.0,
+                "calibration": {"a": 1.0, "b": 0.0},
+                "uses_terms": False,
+                "trained_on": {"positive": positives, "negative": int(mask.sum()) - positives},
+            }
+            print(f"head {name}: {positives} positive examples: the rules decide", flush=True)
+            continue
+        uses_terms = name in ("relevant", "incident") or positives >= MIN_POSITIVES_FOR_TERMS
+        features = (
+            sparse.hstack([terms, sparse.csr_matrix(rule_matrix)]).tocsr()
+            if uses_terms
+            else sparse.csr_matrix(rule_matrix)
+        )
+        head, oof = fit_head(features[mask], labels[mask], weights[mask], uses_terms)
+        head["trained_on"] = {"positive": positives, "negative": int(mask.sum()) - positives}
+        if uses_terms:
+            head["weights"] = [round(float(w), 6) for w in head.pop("coef")[: len(vocabulary)]]
+            head["rule_weights"] = [
+                round(float(w), 6) for w in head.pop("coef_all")[len(vocabulary) :]
+            ]
+        else:
+            head["weights"] = []
+            head["rule_weights"] = [round(float(w), 6) for w in head.pop("coef_all")]
+            head.pop("coef")
+        heads[name] = head
+        report[name] = cv_report(name, examples, mask, labels, oof, head)
+        # Model selection on the train split only: a head that does worse than the rules
+        # in cross-validation on the annotated train articles leaves the decision to them.
+        if report[name] and report[name]["f1_classifier_oof"] < report[name]["f1_rules"]:
+            head["source"] = "rules"
+        report[name]["source"] = head.get("source", "model")
+        print(f"head {name}: {json.dumps(report[name])}", flush=True)
+
+    model = {
+        "format": MODEL_FORMAT,
+        "created_by": "scripts/train_incident_classifier.py --data-dir <shared data>",
+        "body_chars": BODY_CHARS,
+        "rule_features": list(RULE_FEATURES),
+        "rule_scale": RULE_SCALE,
+        "vocabulary": vocabulary,
+        "idf": [round(v, 6) for v in idf],
+        "heads": heads,
+        "training": {
+            "seed": SEED,
+            "examples": dict(Counter(e.source for e, _ in examples)),
+            "min_df": MIN_DF,
+            "max_features": MAX_FEATURES,
+            "cross_validated_on_annotated_train": report,
+        },
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / MODEL_FILE_NAME
+    path.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB) in {time.time() - started:.0f} s")
+    return model
+
+
+def gather(data_dir: Path, rules: RuleTagger) -> list[tuple[Example, dict[str, float]]]:
+    """Every example with the rules' evidence; general-news candidates that the rules find
+    relevant are left out (their label is unknown: click-id has real cases too)."""
+    gathered: list[tuple[Example, dict[str, float]]] = []
+    held_out = HeldOutCases(data_dir)
+    left_out = 0
+    sources = [
+        annotated_train(data_dir),
+        demo_examples(),
+        child_abuse_examples(data_dir),
+        negative_candidates(data_dir, CLICK_ID_NEGATIVES, SEED),
+    ]
+    for source in sources:
+        for example in source:
+            features = rules.rule_evidence(example.article)
+            weak_negative = example.source in ("click-id", "detik-2025")
+            if weak_negative and features["rule:relevant"] > 0:
+                continue
+            weak = example.source not in ("annotated-train", "demo")
+            if weak and held_out.same_case(example.article):
+                left_out += 1
+                continue
+            gathered.append((example, features))
+    print(f"left out {left_out} weak examples on the same case as a held-out article")
+    return gathered
+
+
+def build_vocabulary(counts: list[Counter[str]]) -> tuple[list[str], list[float]]:
+    """Terms in at least MIN_DF articles, the MAX_FEATURES most frequent; smoothed IDF."""
+    document_frequency: Counter[str] = Counter()
+    for c in counts:
+        document_frequency.update(c.keys())
+    frequent = [t for t, df in document_frequency.items() if df >= MIN_DF]
+    frequent.sort(key=lambda t: (-document_frequency[t], t))
+    vocabulary = sorted(frequent[:MAX_FEATURES])
+    n = len(counts)
+    idf = [math.log((1 + n) / (1 + document_frequency[t])) + 1.0 for t in vocabulary]
+    return vocabulary, idf
+
+
+def fit_head(
+    features: sparse.csr_matrix, labels: np.ndarray, weights: np.ndarray, uses_terms: bool
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A logistic regression, its Platt calibration from out-of-fold decision values, and
+    those out-of-fold values (for the report)."""
+
+    def model() -> LogisticRegression:
+        return LogisticRegression(
+            C=C_TERMS if uses_terms else C_RULES_ONLY,
+            max_iter=5000,
+            solver="liblinear",
+            random_state=SEED,  # liblinear shuffles: fixed, so the same data gives the same file
+        )
+
+    folds = StratifiedKFold(
+        n_splits=min(FOLDS, int(labels.sum()), int((~labels).sum())),
+        shuffle=True,
+        random_state=SEED,
+    )
+    oof = np.zeros(len(labels))
+    for train_index, test_index in folds.split(features, labels):
+        fold_model = model().fit(features[train_index], labels[train_index], weights[train_index])
+        oof[test_index] = fold_model.decision_function(features[test_index])
+    platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), labels, weights)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    if a <= 0:
+        raise SystemExit("calibration is not increasing: the head learned nothing useful")
+    final = model().fit(features, labels, weights)
+    coef = final.coef_[0]
+    return (
+        {
+            "coef": coef,
+            "coef_all": coef,
+            "intercept": float(final.intercept_[0]),
+            "calibration": {"a": a, "b": b},
+            "threshold": 0.5,
+            "uses_terms": uses_terms,
+        },
+        a * oof + b,
+    )
+
+
+def cv_report(
+    name: str,
+    examples: list[tuple[Example, dict[str, float]]],
+    mask: np.ndarray,
+    labels: np.ndarray,
+    oof_logits: np.ndarray,
+    head: dict[str, Any],
+) -> dict[str, Any]:
+    """Out-of-fold F1 on the annotated train articles: the rules' decision vs the head's."""
+    selected = [pair for pair, keep in zip(examples, mask, strict=True) if keep]
+    annotated = np.array([e.source == "annotated-train" for e, _ in selected])
+    if not annotated.any():
+        return {}
+    gold = labels[mask][annotated]
+    predicted = oof_logits[annotated] >= 0  # probability >= 0.5
+    rule_key = {"relevant": "rule:relevant", "incident": "rule:incident"}.get(
+        name, f"margin:{name}"
+    )
+    by_rules = np.array(
+        [f[rule_key] >= 0 for (_, f), a in zip(selected, annotated, strict=True) if a]
+    )
+    return {
+        "annotated_train_articles": int(annotated.sum()),
+        "positives": int(gold.sum()),
+        "f1_rules": round(_f1(gold, by_rules), 3),
+        "f1_classifier_oof": round(_f1(gold, predicted), 3),
+        "uses_terms": head["uses_terms"],
+    }
+
+
+def _f1(gold: np.ndarray, predicted: np.ndarray) -> float:
+    tp = int((gold & predicted).sum())
+    fp = int((~gold & predicted).sum())
+    fn = int((gold & ~predicted).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0

@@ -1,0 +1,168 @@
+"""Where the incident classifier's examples come from, and the general-news sample that
+measures its false positives. Texts are read from the shared data folder; nothing is copied.
+
+Sources (each example has a weight and the labels its source knows):
+- the annotated set's TRAIN split (`nlp.annotated`; the test split is never read here);
+- the fictional demo articles (crawlers/demo_site/articles.yaml) with their gold;
+- the child-abuse set (../shared/data/incidents): every article is about violence against a
+  child: relevant, and taken as an incident report (the set is about individual abusers),
+  at a lower weight; forms unknown;
+- general news (click-id, detik 2025) that the rules find irrelevant: negatives. Only one
+  half of click-id (by a hash of the article id) is ever used for training; the other half
+  is where the false-positive rate is measured (`general_news_sample`).
+
+Every article of the annotation pool, train or test, is excluded from the weak sources, by
+row and by URL: a held-out article must not come back as a negative or a weak positive. So
+is every article on the same case as a held-out one (a rewrite or follow-up in another
+outlet), by the word overlap the pool's own case groups use
+(scripts/build_annotation_pool.py, SAME_CASE_JACCARD).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from crawlers.stories import features
+from nlp.annotated import SharedRef, _rows, load_annotated, read_pool, shared_article
+from pantau.models import ArticleIn, article_id
+
+CHILD_ABUSE_FILE = "incidents/child-abuse-news.dev.jsonl"
+DETIK_FILE = "news/detik-2025-aspects/data_berita.csv"
+CLICK_ID_DIR = "news/click-id"
+NewsHalf = Literal["train", "eval"]
+# As in scripts/build_annotation_pool.py: word overlap at which two articles are one case.
+SAME_CASE_JACCARD = 0.1
+
+
+@dataclass(frozen=True)
+class Example:
+    article: ArticleIn
+    labels: dict[str, Any]  # relevance and, when known, categories
+    source: str
+    weight: float
+
+
+def news_half(identifier: str) -> NewsHalf:
+    """Which half of the general news an article is in: `train` (negatives) or `eval`."""
+    bucket = hashlib.sha256(f"pantau-news-half:{identifier}".encode()).digest()[0]
+    return "train" if bucket < 128 else "eval"
+
+
+def pool_exclusions(directory: Path | None = None) -> tuple[set[tuple[str, int]], set[str]]:
+    """(file, row) and URL-based ids of every pool article, train and test."""
+    pool = read_pool() if directory is None else read_pool(directory / "pool.jsonl")
+    return {(item.ref.file, item.ref.row) for item in pool}, {item.id for item in pool}
+
+
+class HeldOutCases:
+    """Answers "is this article on the same case as a held-out (test) pool article?"."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._held_out: list[set[str]] = []
+        for item in read_pool():
+            if item.split == "test":
+                shared = shared_article(data_dir, item.ref)
+                self._held_out.append(features(shared.title, shared.text))
+
+    def same_case(self, article: ArticleIn) -> bool:
+        words = features(article.title, article.text)
+        for held_out in self._held_out:
+            overlap = len(words & held_out)
+            if overlap and overlap / (len(words) + len(held_out) - overlap) >= SAME_CASE_JACCARD:
+                return True
+        return False
+
+
+def _article(data_dir: Path, file: str, row: int) -> ArticleIn | None:
+    shared = shared_article(data_dir, SharedRef(file=file, row=row))
+    if not shared.url or len(shared.text) < 200:
+        return None
+    return ArticleIn(
+        id=article_id(shared.url),
+        title=shared.title,
+        text=shared.text,
+        url=shared.url,
+        source=shared.source,
+        published=shared.published,
+    )
+
+
+def shared_articles(data_dir: Path, file: str) -> Iterator[tuple[int, ArticleIn]]:
+    for row in range(len(_rows(data_dir / file))):
+        article = _article(data_dir, file, row)
+        if article is not None:
+            yield row, article
+
+
+def click_id_files(data_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(data_dir)) for p in (data_dir / CLICK_ID_DIR).glob("*.csv"))
+
+
+def general_news(data_dir: Path, half: NewsHalf) -> Iterator[ArticleIn]:
+    """click-id articles of one half that are not in the annotation pool."""
+    rows, ids = pool_exclusions()
+    seen: set[str] = set()
+    for file in click_id_files(data_dir):
+        for row, article in shared_articles(data_dir, file):
+            if (file, row) in rows or article.id in ids or article.id in seen:
+                continue
+            seen.add(article.id)
+            if news_half(article.id) == half:
+                yield article
+
+
+def general_news_sample(data_dir: Path, size: int = 2000) -> list[ArticleIn]:
+    """A fixed pseudo-random sample of the evaluation half of click-id (never trained on):
+    the `size` articles with the smallest hash of their id, so that a grown annotation
+    pool (excluded) changes the sample by the few articles it takes, not entirely."""
+
+    def order(article: ArticleIn) -> str:
+        return hashlib.sha256(f"pantau-fp-sample:{article.id}".encode()).hexdigest()
+
+    return sorted(general_news(data_dir, "eval"), key=order)[:size]
+
+
+def annotated_train(data_dir: Path) -> Iterator[Example]:
+    for annotated in load_annotated(data_dir, split="train"):
+        yield Example(annotated.article, annotated.gold, "annotated-train", 3.0)
+
+
+def demo_examples() -> Iterator[Example]:
+    from crawlers.demo_site.server import load_articles
+
+    for demo in load_articles():
+        gold = dict(demo.gold)
+        article = ArticleIn(
+            id=f"demo-{demo.id}",
+            title=demo.title,
+            text=f"{demo.city} - " + "\n\n".join(demo.paragraphs),
+            published=demo.published.isoformat(),
+        )
+        labels = {"relevance": gold["relevance"], "categories": list(gold.get("categories", []))}
+        yield Example(article, labels, "demo", 1.0)
+
+
+def child_abuse_examples(data_dir: Path) -> Iterator[Example]:
+    rows, ids = pool_exclusions()
+    for row, article in shared_articles(data_dir, CHILD_ABUSE_FILE):
+        if (CHILD_ABUSE_FILE, row) in rows or article.id in ids:
+            continue
+        yield Example(article, {"relevance": "incident"}, "child-abuse", 0.5)
+
+
+def negative_candidates(data_dir: Path, click_id_size: int, seed: int) -> Iterator[Example]:
+    """General news candidates (the caller keeps those the rules find irrelevant)."""
+    rows, ids = pool_exclusions()
+    news = list(general_news(data_dir, "train"))
+    random.Random(seed).shuffle(news)
+    for article in news[:click_id_size]:
+        yield Example(article, {"relevance": "none"}, "click-id", 1.0)
+    for row, article in shared_articles(data_dir, DETIK_FILE):
+        if (DETIK_FILE, row) in rows or article.id in ids:
+            continue
+        yield Example(article, {"relevance": "none"}, "detik-2025", 1.0)

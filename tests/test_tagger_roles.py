@@ -1,0 +1,156 @@
+"""Roles of named persons (victim / perpetrator / other), on which masking in digests and
+exports depends, and where a trafficking case is placed (where it happened, not where the
+victims were to be sent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.gazetteer import load_gazetteer
+from nlp.places import mention_role
+from nlp.tagger import RuleTagger
+from pantau.models import ArticleIn, TaggedArticle
+
+
+@pytest.fixture(scope="module")
+def tagger() -> RuleTagger:
+    # Without the NER model: these tests are about the rules and the classifier, and
+    # loading spaCy would cost more than the whole file (tests/test_ner* cover it).
+    return RuleTagger(ner=None)
+
+
+def persons(result: TaggedArticle) -> dict[str, str | None]:
+    return {e.text: e.role for e in result.entities if e.label == "PERSON"}
+
+
+def tag(tagger: RuleTagger, title: str, text: str) -> TaggedArticle:
+    return tagger.tag(ArticleIn(id="r", title=title, text=text, published="2026-11-18"))
+
+
+def test_victim_and_perpetrator_initials(tagger: RuleTagger) -> None:
+    result = tag(
+        tagger,
+        "Siswi SMP di Muaro Jambi Dicabuli Ayah Tiri",
+        "SENGETI – Seorang siswi SMP berinisial M (14) di Kecamatan Sekernan menjadi korban "
+        "pencabulan oleh ayah tirinya. Kapolsek Sekernan mengatakan pelaku berinisial SP (41) "
+        "ditangkap di rumahnya pada Senin (16/11) malam.",
+    )
+    assert persons(result) == {"M": "victim", "SP": "perpetrator"}
+
+
+def test_a_list_of_victims_shares_the_victim_cue(tagger: RuleTagger) -> None:
+    result = tag(
+        tagger,
+        "Tiga Anak Jadi Korban Pencabulan Tetangga di Kota Jambi",
+        "JAMBI – Tiga dari empat korban masih di bawah umur, masing-masing berinisial SN (15), "
+        "AP (16), dan WL (17). Pelaku, tetangga para korban, ditangkap polisi.",
+    )
+    assert persons(result) == {"SN": "victim", "AP": "victim", "WL": "victim"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "role"),
+    [
+        # What follows the name says the role.
+        (
+            "Mereka adalah perempuan berinisial YN (34) yang berperan sebagai perekrut.",
+            "YN",
+            "perpetrator",
+        ),
+        # A relative of the victim, in a sentence about the crime.
+        ("Ia dianiaya suaminya berinisial BS (35) menggunakan sebatang kayu.", "BS", "perpetrator"),
+        ("Ayah tiri korban berinisial RT (40) diamankan di rumahnya.", "RT", "perpetrator"),
+        # Whoever undergoes the violence is the victim, even without the word 'korban'.
+        ("Seorang pria berinisial AD (28) mengalami luka robek setelah dipukul.", "AD", "victim"),
+        # Who acts first decides: arrested, then the victims.
+        (
+            "Seorang guru mengaji berinisial AM (51) ditangkap karena mencabuli tiga murid.",
+            "AM",
+            "perpetrator",
+        ),
+        # Witnesses and officials are neither.
+        ("Bayi itu dibungkus kain, kata saksi berinisial MN (52) kepada wartawan.", "MN", "other"),
+    ],
+)
+def test_role_from_the_context_of_the_name(
+    tagger: RuleTagger, sentence: str, name: str, role: str
+) -> None:
+    result = tag(tagger, "Kasus Kekerasan di Kota Jambi", "JAMBI – " + sentence)
+    assert persons(result)[name] == role
+
+
+def test_only_persons_get_a_role(tagger: RuleTagger) -> None:
+    result = tag(
+        tagger,
+        "Polres Merangin Tangkap Pelaku Pencabulan",
+        "BANGKO – Unit PPA Satreskrim Polres Merangin menangkap pelaku berinisial AM (51) "
+        "pada Rabu (28/10/2026) karena mencabuli korban berinisial N (8).",
+    )
+    assert {e.role for e in result.entities if e.label != "PERSON"} == {None}
+    assert persons(result) == {"AM": "perpetrator", "N": "victim"}
+
+
+BATAM_CASE = (
+    "Sindikat Perdagangan Orang Rekrut Remaja Jadi Pemandu Lagu di Batam, 4 Korban Diselamatkan",
+    "MUARO JAMBI - Direktorat Reserse Kriminal Umum Polda Jambi membongkar sindikat "
+    "perdagangan orang yang merekrut remaja perempuan untuk dikirim dan dijadikan pemandu "
+    "lagu di tempat karaoke di Batam, Kepulauan Riau. Empat korban diselamatkan dari sebuah "
+    "rumah penampungan di Kecamatan Jambi Luar Kota, Kabupaten Muaro Jambi, pada Selasa "
+    "(6/10/2026) malam.\n\nDirreskrimum Polda Jambi mengatakan para korban dijanjikan bekerja "
+    "di sebuah rumah makan di Batam dengan gaji Rp5 juta per bulan.",
+)
+
+
+def test_trafficking_destination_is_not_where_the_case_happened(tagger: RuleTagger) -> None:
+    result = tag(tagger, *BATAM_CASE)
+    assert result.primary_location is not None
+    assert result.primary_location.code == "15.05"  # Muaro Jambi: where victims were rescued
+    roles = {location.code: location.role for location in result.locations}
+    assert roles["21.71"] == "destination"  # Kota Batam
+    assert roles["15.05"] == "incident"
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("para korban dijanjikan bekerja di sebuah rumah makan di Batam", "destination"),
+        ("remaja itu dikirim dan dijadikan pemandu lagu di Batam", "destination"),
+        ("korban dikirim ke Malaysia namun diamankan petugas di Batam", "incident"),
+        ("siswi itu dicabuli di rumahnya di Batam", "incident"),
+        ("pelaku ditetapkan tersangka di Batam", "incident"),
+    ],
+)
+def test_a_bare_di_after_a_sending_verb_is_a_destination(text: str, role: str) -> None:
+    found = load_gazetteer().find_many([text])[0]
+    batam = [match for match in found if match.place.code == "21.71"]
+    assert batam, "the gazetteer finds Batam"
+    assert mention_role(text, batam[-1]) == role
+
+
+def test_a_victim_stays_a_victim_in_every_mention(tagger: RuleTagger) -> None:
+    """Later mentions without a cue ('kata Mahrus, suami Lily') keep the victim's role,
+    also by first or last name; initials match only as a whole."""
+    from nlp.tagger import _field, _with_person_roles
+    from pantau.models import Entity
+
+    text = (
+        "Seorang TKW bernama Lily Wahidin (34) tewas di Malaysia. "
+        "Keluarga menunggu kabar, kata Mahrus, suami Lily. "
+        "Saksi berinisial LW (40) juga diperiksa."
+    )
+
+    def person(name: str, occurrence: int = 0) -> Entity:
+        start = -1
+        for _ in range(occurrence + 1):
+            start = text.index(name, start + 1)
+        return Entity(field="text", start=start, end=start + len(name), label="PERSON", text=name)
+
+    entities = [person("Lily Wahidin"), person("Mahrus"), person("Lily", 1), person("LW")]
+    rules = tagger.rules
+    fields = [_field("title", "", rules.neutralize, tagger._finder)]
+    fields.append(_field("text", text, rules.neutralize, tagger._finder))
+    roles = {e.text: e.role for e in _with_person_roles(entities, fields, rules.person_roles)}
+    assert roles["Lily Wahidin"] == "victim"
+    assert roles["Lily"] == "victim"
+    assert roles["Mahrus"] == "other"
+    assert roles["LW"] == "other"

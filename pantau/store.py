@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pantau.models import ExtractedArticle, TaggedArticle
 from pantau.sqlite import connect, transaction
@@ -684,9 +685,9 @@ class ArticleStore:
         rows = self._db.execute("SELECT id, coalesce(story_id, id) FROM articles")
         return {row[0]: row[1] for row in rows}
 
-    def label_corrections(self) -> dict[str, list[dict[str, object]]]:
+    def label_corrections(self) -> dict[str, list[dict[str, Any]]]:
         """Analysts' corrections per article, oldest first (web.service.apply_corrections)."""
-        found: dict[str, list[dict[str, object]]] = {}
+        found: dict[str, list[dict[str, Any]]] = {}
         for row in self._db.execute("SELECT * FROM label_corrections ORDER BY id"):
             found.setdefault(row["article_id"], []).append(
                 {**dict(row), "changes": json.loads(row["changes"])}

@@ -259,15 +259,6 @@ class Accounts:
         )
         return [{**dict(row), "changes": json.loads(row["changes"])} for row in rows]
 
-    def all_corrections(self) -> dict[str, list[dict[str, Any]]]:
-        """Every article's corrections, oldest first (for statistics over all articles)."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for row in self._db.execute("SELECT * FROM label_corrections ORDER BY id"):
-            found.setdefault(row["article_id"], []).append(
-                {**dict(row), "changes": json.loads(row["changes"])}
-            )
-        return found
-
     # -- export requests -----------------------------------------------------------------
 
     def queue_export(self, username: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -486,8 +486,8 @@ def create_app(settings: Settings) -> FastAPI:
     def dashboard(
         request: Request, session: Annotated[Session, Depends(require("stats"))]
     ) -> HTMLResponse:
-        corrections = resources.accounts().all_corrections()
         store = resources.store()
+        corrections = store.label_corrections()
         weekly = service.statistics(store, corrections, "week")
         jambi = service.statistics(store, corrections, "week", region=service.JAMBI_PROVINCE)
         latest = run_search(
@@ -795,7 +795,7 @@ def create_app(settings: Settings) -> FastAPI:
         """Articles per week (ISO, WIB) or month by form and kabupaten/kota (corrected
         labels); `region=15` keeps Jambi province."""
         return service.statistics(
-            resources.store(), resources.accounts().all_corrections(), period, relevance, region
+            resources.store(), resources.store().label_corrections(), period, relevance, region
         )
 
     @app.post(

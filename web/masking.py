@@ -23,10 +23,13 @@ MIN_GLOBAL_NAME = 2
 
 def names_to_mask(tagged: TaggedArticle, victim_names: Iterable[str] = ()) -> set[str]:
     """Names never shown beyond an analyst's screen: those listed, every PERSON the tagger
-    marked as a victim (`Entity.role`), and every PERSON of an article about children."""
+    marked as a victim (`Entity.role`), and every PERSON of an incident article about
+    children (the taxonomy's rule: an aggregate article — statistics, policy — names
+    officials, and the NER's mistakes on its title-case headlines, such as "Anak" or
+    "Gugus Tugas" taken for names, would be masked all through the text)."""
     names = {name.strip() for name in victim_names if name.strip()}
     names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON" and e.role == "victim"}
-    if "anak" in tagged.victim_groups:
+    if "anak" in tagged.victim_groups and tagged.relevance == "incident":
         names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON"}
     return {name for name in names if name}
 
@@ -120,7 +123,7 @@ def pseudonymise(
     others: dict[str, str] | None = None,
     other_names: Iterable[str] = (),
 ) -> Pseudonymised:
-    """Replace victims' names by "[KORBAN-n]" and, in articles about children
+    """Replace victims' names by "[KORBAN-n]" and, in incident articles about children
     ("anak" in victim_groups), every other PERSON by "[ORANG-n]": in the title, the text,
     the entities and `others`. A pure function.
 
@@ -136,7 +139,8 @@ def pseudonymise(
     victims |= {
         _name_key(e.text) for e in tagged.entities if e.label == "PERSON" and e.role == "victim"
     }
-    about_children = "anak" in tagged.victim_groups
+    # The taxonomy's rule, as in names_to_mask: every PERSON of an incident about children.
+    about_children = "anak" in tagged.victim_groups and tagged.relevance == "incident"
     fields = {"title": title, "text": text}
 
     # Pseudonyms in order of first mention: tagged mentions, then listed names as found.

@@ -756,7 +756,7 @@ def eval_tag(
         Path | None,
         typer.Option(
             "--shared-data",
-            help="The shared data folder (else shared_data_dir, $PANTAU_DATA_DIR, ../shared/data).",
+            help="The shared data folder (else shared_data_dir, ../shared/data).",
         ),
     ] = None,
     rules_only: Annotated[
@@ -837,15 +837,13 @@ def train_tagger(
 
 
 def _shared_data_dir(option: Path | None) -> Path:
-    import os
-
+    # Not PANTAU_DATA_DIR: that is Pantau's own data (the store); the shared data is
+    # `shared_data_dir` (PANTAU_SHARED_DATA_DIR), else ../shared/data beside the clone.
     if option is not None:
         return option
     configured = State.settings().shared_data_dir
     if configured is not None:
         return configured
-    if os.environ.get("PANTAU_DATA_DIR"):
-        return Path(os.environ["PANTAU_DATA_DIR"])
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

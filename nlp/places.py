@@ -13,7 +13,10 @@ Roles, from the words just before a mention (same sentence; an address chain suc
 
 Primary location: where the case happened (incident) or what the article is about
 (aggregate, none), at kabupaten/kota level when the text allows, else provinsi. The dateline
-("KUALA TUNGKAL, JAMBIEKSPRES.CO.ID -") is only a fallback: a place in the story wins.
+("KUALA TUNGKAL, JAMBIEKSPRES.CO.ID -") is only a fallback: a place in the story wins. An
+aggregate article (statistics, policy) is about a place only when its headline names one,
+a local body reports from it ("DPMPPA Kota Jambi mencatat ...") or a police unit speaks;
+a national debate that names where a statement was made is about no place.
 """
 
 from __future__ import annotations
@@ -118,6 +121,15 @@ _EVENT_CONTEXT_RE: Final = re.compile(
 # "KUALA TUNGKAL, JAMBIEKSPRES.CO.ID - ", "Jambi (ANTARA) - ", "TRIBUNJAMBI.COM, MUARASABAK -"
 _DATELINE_RE: Final = re.compile(r"\A\s*(?P<dateline>[^\n]{1,100}?)\s*[-–—]{1,2}\s")
 _DATELINE_MAX_WORDS: Final = 8
+# A regional body right before a place: its statistics and programmes are that place's
+# ("DPMPPA Kota Jambi", "Pemkab Tebo", "Dinas Sosial Provinsi Jambi", "UPTD PPA Kota Jambi").
+_LOCAL_BODY_BEFORE_RE: Final = re.compile(
+    r"(?<!\w)(?:dpmppa|dp3a|dpppa|dppppa|dp2kbp3a|dinsos|pemkot|pemkab|pemprov|pemda"
+    r"|pemerintah(?:\s+(?:kota|kabupaten|provinsi|daerah))?|dinas(?:\s+[A-Z]\w*){0,6}"
+    r"|dprd|uptd(?:\s+ppa)?|p2tp2a|satgas(?:\s+[A-Z]\w*){0,4}|gugus\s+tugas(?:\s+[A-Z]\w*){0,4}"
+    r"|bp3mi|lpsk|kpad|kpai\w*|unit\s+ppa|ppa)\s*(?:kota|kabupaten|kab\.|provinsi|prov\.)?\s*$",
+    re.IGNORECASE,
+)
 
 # How much one mention says about where the case happened. Origin and destination are
 # kept apart: they say where victims came from or went, and count only when nothing else is
@@ -178,7 +190,7 @@ def extract_places(
             occurrences.append(_Occurrence(field_name, match, role, in_dateline, len(occurrences)))
 
     locations = _deduplicate(occurrences)
-    primary = _primary_location(occurrences, gazetteer, relevance)
+    primary = _primary_location(occurrences, gazetteer, relevance, text)
     return locations, primary
 
 
@@ -275,8 +287,28 @@ def _deduplicate(occurrences: Sequence[_Occurrence]) -> list[LocationMention]:
 
 
 def _primary_location(
-    occurrences: Sequence[_Occurrence], gazetteer: Gazetteer, relevance: Relevance
+    occurrences: Sequence[_Occurrence],
+    gazetteer: Gazetteer,
+    relevance: Relevance,
+    text: str = "",
 ) -> Region | None:
+    if relevance == "aggregate":
+        # Statistics and policy are about a place when the headline names it or a local
+        # body reports them ("DPMPPA Kota Jambi mencatat ..."); a national debate is about
+        # no place, though it names where a statement was made ("katanya di Semarang")
+        # or a governor who spoke.
+        occurrences = [
+            o
+            for o in occurrences
+            if o.field == "title"
+            or o.match.police
+            or (
+                not o.in_dateline
+                and _LOCAL_BODY_BEFORE_RE.search(text[max(0, o.match.start - 80) : o.match.start])
+            )
+        ]
+        if not occurrences:
+            return None
     story = [o for o in occurrences if not o.in_dateline and o.match.place.level != "negara"]
     if not story:
         dateline = [o for o in occurrences if o.in_dateline and o.match.place.level != "negara"]

@@ -35,10 +35,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.classifier import DEFAULT_MODEL_DIR, IncidentClassifier, load_default_classifier
+from nlp.gazetteer import load_gazetteer
 from nlp.language import detect_language
 from nlp.ner import Recognizer, default_recognizer, with_model_spans
 from nlp.numbers import NUMBER_PATTERN, number_before, parse_number
 from nlp.places import extract_places
+from nlp.stemmer import root_words, stem
 from pantau.models import (
     CATEGORIES,
     ArticleIn,
@@ -116,6 +118,12 @@ class PersonRoleSpec(_Strict):
     perpetrator_in_sentence: str
     passive_violence: str
     reporter_in_sentence: str
+    speech_after: str
+    victim_right_before: str
+    not_name_words: list[str]
+    # Roles need evidence at the name in an article that is not an incident with
+    # P(incident) below this; 0 turns the strict roles off (see the rules file).
+    strict_roles_below: float = Field(default=0.0, ge=0, le=1)
 
 
 class ScoringSpec(_Strict):
@@ -487,6 +495,10 @@ class PersonRoleRules:
     victim_in_sentence: re.Pattern[str]
     passive_violence: re.Pattern[str]
     reporter_in_sentence: re.Pattern[str]
+    speech_after: re.Pattern[str]
+    victim_right_before: re.Pattern[str]
+    not_name_words: frozenset[str]
+    strict_roles_below: float
 
     @classmethod
     def of(cls, spec: PersonRoleSpec) -> PersonRoleRules:
@@ -516,6 +528,15 @@ class PersonRoleRules:
             victim_in_sentence=re.compile(_whole_words(spec.victim), re.IGNORECASE),
             passive_violence=re.compile(_whole_words(spec.passive_violence), re.IGNORECASE),
             reporter_in_sentence=re.compile(_whole_words(spec.reporter_in_sentence), re.IGNORECASE),
+            speech_after=re.compile(
+                rf"\s*(?:\(\s*\d{{1,2}}\s*(?:th|thn|tahun)?\s*\))?\s*,?\s*(?:{spec.speech_after})(?!\w)",
+                re.IGNORECASE,
+            ),
+            victim_right_before=re.compile(
+                rf"(?<!\w)(?:{spec.victim_right_before})\s*[,:]?\s*$", re.IGNORECASE
+            ),
+            not_name_words=frozenset(word.lower() for word in spec.not_name_words),
+            strict_roles_below=spec.strict_roles_below,
         )
 
 
@@ -1003,7 +1024,12 @@ class RuleTagger:
             locations=locations,
             incident_date=_incident_date(fields, published) if is_incident else None,
             entities=_with_person_roles(
-                _entities(fields, locations, self.ner), fields, rules.person_roles, relation
+                _entities(fields, locations, self.ner, rules.person_roles.not_name_words),
+                fields,
+                rules.person_roles,
+                relation,
+                no_case=relevance != "incident"
+                and decisions.scores.get("incident", 0.0) < rules.person_roles.strict_roles_below,
             ),
             scores=decisions.scores,
             model=self.model_info,
@@ -1509,15 +1535,28 @@ def _entities(
     fields: Sequence[FieldText],
     locations: Sequence[LocationMention],
     ner: Recognizer | None = None,
+    not_name_words: frozenset[str] = frozenset(),
 ) -> list[Entity]:
     """Rule entities plus the NER model's where no rule span overlaps them (see
-    nlp.ner.with_model_spans), offsets into their field; overlapping rules keep the longer."""
+    nlp.ner.with_model_spans), offsets into their field; overlapping rules keep the longer.
+    The model's PERSON spans are cleaned of words that are never names (`_person_span`)."""
     location_patterns = _location_patterns(locations)
+    place_codes = frozenset(location.code for location in locations if location.code)
     entities: list[Entity] = []
     for field in fields:
         found = list(_entity_spans(field, location_patterns))
         if ner is not None:
-            found = with_model_spans(field.original, found, ner)
+            from_rules = set(found)
+            found = [
+                cleaned
+                for span in with_model_spans(field.original, found, ner)
+                if (
+                    cleaned := span
+                    if span in from_rules or span[2] != "PERSON"
+                    else _person_span(field.original, span, not_name_words, place_codes)
+                )
+                is not None
+            ]
         spans = sorted(found, key=_leftmost_longest)
         last_end = -1
         for start, end, label in spans:
@@ -1536,25 +1575,112 @@ def _entities(
     return entities
 
 
+# Evidence this close to a name is about that person ('AD (28) mengalami luka setelah
+# dipukul'), not about the sentence in general.
+_RIGHT_BEFORE_CHARS: Final = 25
+_RIGHT_AFTER_CHARS: Final = 40
+_SPAN_WORD: Final = re.compile(r"[^\s,;:()\"“”]+")
+_DERIVED_PREFIXES: Final = ("di", "ter", "ber", "me", "pe", "ke", "se")
+_DERIVED_SUFFIXES: Final = ("kan", "an", "i")
+_VERB_PREFIXES: Final = ("di", "ter", "ber", "me")
+
+
+def _person_span(
+    text: str,
+    span: tuple[int, int, EntityLabel],
+    not_name_words: frozenset[str],
+    place_codes: frozenset[str] = frozenset(),
+) -> tuple[int, int, EntityLabel] | None:
+    """A PERSON span of the NER model cleaned of what is not a name, or None when nothing
+    of a name is left. On title-case headlines the model runs names into the predicate
+    ('Lily Dibunuh' -> 'Lily': the span ends before a verb) and takes common words for
+    names: words that are never names are trimmed off the front ('Kapolres AKBP Budi' ->
+    'Budi'), and a span that still holds one is dropped ('Gugus Tugas', 'Lentera Anak',
+    'Jual Remaja'), as is a span without a capital letter, or a place the article names
+    ('Kotabaru').
+
+    Only the model's spans are cleaned: the rules' ('berinisial SP') are names by
+    construction. Dropping a real name would unmask it, so the word list holds no word
+    that is also a given name, and a derived word counts only with a prefix, a suffix and
+    a known root ('Dimulai', 'Pencegahan'; not 'Diana')."""
+    start, end, label = span
+    words = [(start + m.start(), start + m.end()) for m in _SPAN_WORD.finditer(text[start:end])]
+
+    def word_at(word: tuple[int, int]) -> str:
+        return text[word[0] : word[1]].strip(".'’-").lower()
+
+    def never_a_name(word: tuple[int, int]) -> bool:
+        lowered = word_at(word)
+        return lowered in not_name_words or _derived_word(lowered)
+
+    def is_predicate(word: tuple[int, int]) -> bool:
+        return word_at(word).startswith(_VERB_PREFIXES) and never_a_name(word)
+
+    for n, word in enumerate(words[1:], start=1):
+        if is_predicate(word):
+            words = words[:n]
+            break
+    while words and never_a_name(words[0]):
+        words.pop(0)
+    # Trailing numbers and punctuation ('M (60').
+    while words and not any(character.isalpha() for character in word_at(words[-1])):
+        words.pop()
+    if not words or any(never_a_name(word) for word in words):
+        return None
+    new_start, new_end = words[0][0], words[-1][1]
+    name = text[new_start:new_end]
+    if not any(character.isupper() for character in name):
+        return None
+    # A place this article is about ('Kecamatan Jambi Selatan, Alam Barajo, dan Kotabaru');
+    # a place name elsewhere in the country may be a given name ('Guntur').
+    if any(place.code in place_codes for place in load_gazetteer().by_name(name)):
+        return None
+    return new_start, new_end, label
+
+
+def _derived_word(word: str) -> bool:
+    """An affixed verb or noun ('dimulai', 'dilaporkan', 'pencegahan'): prefix + known
+    root of four letters or more + suffix, so that names such as 'Diana' stay names."""
+    if not word.isalpha() or not word.startswith(_DERIVED_PREFIXES):
+        return False
+    if not word.endswith(_DERIVED_SUFFIXES):
+        return False
+    root = stem(word)
+    return root != word and len(root) >= 4 and len(word) - len(root) >= 3 and root in root_words()
+
+
 def _with_person_roles(
     entities: Sequence[Entity],
     fields: Sequence[FieldText],
     roles: PersonRoleRules,
     relation: Relation | None = None,
+    no_case: bool = False,
 ) -> list[Entity]:
     """PERSON entities with their role in the case; other entities as they are.
 
     A person keeps one role through the article: once a mention is a victim ("TKW Lily",
     "korban berinisial S"), every other mention of that name is too ("kata Mahrus, suami
     Lily"; "Dini" after "Dini Sri Wahyuni"), so that masking misses none of them. Victim
-    wins over perpetrator, perpetrator over other."""
+    wins over perpetrator, perpetrator over other.
+
+    `no_case`: the article surely reports no specific case (`aggregate`: statistics,
+    policy; or `none`) with P(incident) below `strict_roles_below`. Such an article names
+    officials, experts and people of other stories: there a person is a victim or a
+    perpetrator only with evidence right at the name ("korban bernama X", "X (14), korban
+    pencabulan", "X selaku mucikari"), not from the words of the sentence. An article the
+    classifier is unsure about keeps the sentence-level roles: a missed incident must not
+    unmask its victim."""
     originals = {field.name: field.original for field in fields}
     known_relative = relation in ("keluarga", "pasangan", "kenalan")
-    found: dict[int, PersonRole] = {
-        i: _person_role(originals[e.field], e.start, e.end, roles, known_relative)
-        for i, e in enumerate(entities)
-        if e.label == "PERSON"
-    }
+    strict = no_case
+    found: dict[int, PersonRole] = {}
+    for i, e in enumerate(entities):
+        if e.label != "PERSON":
+            continue
+        role, local = _person_role(
+            originals[e.field], e.start, e.end, roles, known_relative, no_case=strict
+        )
+        found[i] = role if local or not strict else "other"
     for role in ("victim", "perpetrator"):
         names = [_name_keys(entities[i].text) for i, r in found.items() if r == role]
         for i, current in found.items():
@@ -1580,9 +1706,16 @@ def _name_keys(name: str) -> set[str]:
 
 
 def _person_role(
-    text: str, start: int, end: int, roles: PersonRoleRules, relative_did_it: bool = False
-) -> PersonRole:
-    """The role of the person named at text[start:end] (rules: person_roles in the YAML).
+    text: str,
+    start: int,
+    end: int,
+    roles: PersonRoleRules,
+    relative_did_it: bool = False,
+    no_case: bool = False,
+) -> tuple[PersonRole, bool]:
+    """The role of the person named at text[start:end] (rules: person_roles in the YAML),
+    and whether the evidence is right at the name (what follows it, or a victim or
+    perpetrator word just before it) rather than elsewhere in the sentence.
     `relative_did_it`: the article's perpetrator is a relative, partner or acquaintance."""
     sentence_start = 0
     for boundary in _SENTENCE_BREAK.finditer(text, max(0, start - 400), start):
@@ -1591,32 +1724,41 @@ def _person_role(
     sentence_end = following.start() if following else len(text)
     after = text[end:sentence_end]
     if roles.after_perpetrator.match(after):
-        return "perpetrator"
+        return "perpetrator", True
     if roles.after_victim.match(after):
-        return "victim"
+        return "victim", True
     before = text[max(sentence_start, start - roles.window) : start]
     nearest: re.Match[str] | None = None
     for match in roles.before.finditer(before):
         nearest = match
     sentence = text[sentence_start:sentence_end]
+    # 'korban berinisial X', but not 'ayah tiri korban berinisial X' (kin, below).
+    if (nearest is None or nearest.lastgroup != "kin") and roles.victim_right_before.search(before):
+        return "victim", True
     if nearest is not None:
         kind = nearest.lastgroup
         if kind == "kin":
+            # 'suaminya berinisial BS' is at the name; 'ayah korban ... kata X' is not.
+            at_name = len(before) - nearest.end() <= _RIGHT_BEFORE_CHARS
             if roles.perpetrator_in_sentence.search(sentence) or roles.passive_violence.search(
                 sentence
             ):
-                return "perpetrator"
+                return "perpetrator", at_name
             if relative_did_it and not roles.reporter_in_sentence.search(sentence):
-                return "perpetrator"
-            return "other"
-        if kind in ("victim", "perpetrator", "other"):
-            return (
-                "victim"
-                if kind == "victim"
-                else "perpetrator"
-                if kind == "perpetrator"
-                else "other"
-            )
+                return "perpetrator", at_name
+            return "other", True
+        if kind == "victim":
+            return "victim", False
+        if kind == "perpetrator":
+            # 'tersangka berinisial X' is at the name; 'pelaku ... kata X' is not.
+            return "perpetrator", len(before) - nearest.end() <= _RIGHT_BEFORE_CHARS
+        if kind == "other":
+            return "other", True
+    # In an article without a case, whoever speaks right after the name ("Novita
+    # menjelaskan, korban ...") is a source, not the one the sentence is about. In a case
+    # report the victim may be the one who speaks: there the sentence still counts.
+    if no_case and roles.speech_after.match(after):
+        return "other", True
     # What the person does or undergoes next: "AM (51) ... ditangkap polisi karena diduga
     # mencabuli tiga murid" (perpetrator), "AD (28) mengalami luka setelah dipukul" (victim).
     firsts = [
@@ -1624,21 +1766,25 @@ def _person_role(
         for pattern, role in (
             (roles.perpetrator_in_sentence, "perpetrator"),
             (roles.passive_violence, "victim"),
-            (roles.victim_in_sentence, "victim"),
+            (roles.victim_in_sentence, "victim_noun"),
         )
         if (found := pattern.search(after)) is not None
     ]
     if firsts:
-        return "perpetrator" if min(firsts)[1] == "perpetrator" else "victim"
+        position, kind = min(firsts)
+        # What the person undergoes or is accused of right after the name is about them;
+        # a victim noun ('Fahri Hamzah: KPAI urus anak jalanan') is not.
+        at_name = position <= _RIGHT_AFTER_CHARS and kind != "victim_noun"
+        return ("perpetrator" if kind == "perpetrator" else "victim"), at_name
     has_victim = bool(
         roles.victim_in_sentence.search(sentence) or roles.passive_violence.search(sentence)
     )
     has_perpetrator = bool(roles.perpetrator_in_sentence.search(sentence))
     if has_victim and not has_perpetrator:
-        return "victim"
+        return "victim", False
     if has_perpetrator and not has_victim:
-        return "perpetrator"
-    return "other"
+        return "perpetrator", False
+    return "other", False
 
 
 def _leftmost_longest(span: tuple[int, int, EntityLabel]) -> tuple[int, int]:

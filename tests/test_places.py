@@ -194,3 +194,27 @@ def test_locations_validate_as_contract_regions() -> None:
             assert location.code.startswith(location.province_code)
             assert location.lat is not None and location.lon is not None
     assert primary is not None and primary.level in ("provinsi", "kabupaten_kota")
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        # A national debate names where a statement was made and who made it: no place.
+        (
+            "Komnas Perempuan Desak RUU PKS Segera Disahkan",
+            "JAKARTA – Gubernur Jawa Tengah mendukung desakan itu, katanya di Semarang, Rabu.",
+            None,
+        ),
+        # A local body's statistics are its place's, headline or not.
+        (
+            "Kasus Kekerasan terhadap Anak Meningkat",
+            "JAMBI – DPMPPA Kota Jambi mencatat 149 kasus hingga Oktober 2026.",
+            "15.71",
+        ),
+        ("Pelajar SMA di Kuala Tungkal Dibekali Pengetahuan Cegah TPPO", "Sosialisasi.", "15.06"),
+    ],
+)
+def test_aggregate_is_about_a_place_only_when_local(
+    title: str, text: str, expected: str | None
+) -> None:
+    assert primary_code(title, text, "aggregate") == expected

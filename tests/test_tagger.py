@@ -411,6 +411,33 @@ def test_perpetrator_relation(rules: RuleTagger, text: str, relation: str) -> No
     assert result.domestic is (relation in ("keluarga", "pasangan"))
 
 
+@pytest.mark.parametrize(
+    ("text", "forms"),
+    [
+        # A threat that forces the act is psychological violence besides the sexual one.
+        (
+            "Siswi berinisial B (15) dicabuli lima pemuda di bawah ancaman senjata tajam.",
+            {"kekerasan_seksual", "kekerasan_psikis"},
+        ),
+        (
+            "Remaja berinisial R (14) diperkosa ayah tirinya, yang mengancam akan membunuh "
+            "ibunya jika korban bercerita.",
+            {"kekerasan_seksual", "kekerasan_psikis"},
+        ),
+        # Girls made to serve clients are sexually abused as well as trafficked.
+        (
+            "Dua siswi SMP berinisial A (14) dan B (15) dijual mucikari dan dipaksa melayani "
+            "tamu di sebuah hotel.",
+            {"tppo", "kekerasan_seksual", "eksploitasi"},
+        ),
+    ],
+)
+def test_forms_that_come_together(rules: RuleTagger, text: str, forms: set[str]) -> None:
+    result = tag(rules, "", text)
+    assert result.relevance == "incident"
+    assert forms <= set(result.categories)
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 

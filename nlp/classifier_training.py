@@ -17,8 +17,9 @@ import json
 import math
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
@@ -39,12 +40,19 @@ from nlp.tagger import RuleTagger
 from nlp.training_data import (
     Example,
     HeldOutCases,
+    StoreSelection,
     annotated_train,
     child_abuse_examples,
     demo_examples,
     negative_candidates,
+    store_examples,
+    text_key,
+    url_key,
 )
-from pantau.models import CATEGORIES
+from pantau.models import CATEGORIES, ArticleIn
+
+if TYPE_CHECKING:
+    from pantau.export.labels import LabelledArticle
 
 SEED = 20261127
 CLICK_ID_NEGATIVES = 2500
@@ -60,11 +68,37 @@ C_RULES_ONLY = 1.0
 FOLDS = 5
 
 
-def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
+def train(
+    data_dir: Path, out_dir: Path, labelled: Iterable[LabelledArticle] = ()
+) -> dict[str, Any]:
+    """Train on the shared data and the repository's sources, plus the gold labels of the
+    store (`labelled`: `pantau.export.labels.effective_labels`; empty: none), and write
+    `out_dir/model.json`."""
     started = time.time()
     rules = RuleTagger(model_dir=None, ner=None)
-    examples = gather(data_dir, rules)
+    examples, selection = gather(data_dir, rules, labelled)
+    return fit(examples, out_dir, selection, started)
+
+
+def fit(
+    examples: list[tuple[Example, dict[str, float]]],
+    out_dir: Path,
+    selection: StoreSelection | None = None,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """Fit every head on examples with their rule evidence (`with_evidence`) and write
+    `out_dir/model.json`. Examples without a relevance label (a store article whose forms
+    only a person set) train the forms heads only."""
+    started = time.time() if started is None else started
+    selection = selection or StoreSelection()
     print(f"{len(examples)} examples: {dict(Counter(e.source for e, _ in examples))}", flush=True)
+    annotated = sum(1 for e, _ in examples if e.source == "annotated-train")
+    print(
+        f"train tagger: {annotated} annotated + {len(selection.examples)} from the store "
+        f"({selection.count('corrected')} corrected, {selection.count('annotated')} annotated)"
+        + (f"; left out of the store: {dict(selection.left_out)}" if selection.left_out else ""),
+        flush=True,
+    )
 
     counts = [term_counts(e.article.title, e.article.text) for e, _ in examples]
     vocabulary, idf = build_vocabulary(counts)
@@ -85,15 +119,15 @@ def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
 
     heads: dict[str, Any] = {}
     report: dict[str, Any] = {}
-    relevance = [e.labels["relevance"] for e, _ in examples]
+    relevance = [e.labels.get("relevance") for e, _ in examples]
+    has_relevance = np.array([r is not None for r in relevance], bool)
     targets: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "relevant": (np.ones(len(examples), bool), np.array([r != "none" for r in relevance])),
-        "incident": (np.ones(len(examples), bool), np.array([r == "incident" for r in relevance])),
+        "relevant": (has_relevance, np.array([r not in (None, "none") for r in relevance])),
+        "incident": (has_relevance, np.array([r == "incident" for r in relevance])),
     }
-    # Forms: P(form | relevant), from the examples whose forms are known.
-    known = np.array(
-        [e.labels["relevance"] != "none" and "categories" in e.labels for e, _ in examples]
-    )
+    # Forms: P(form | relevant), from the examples whose forms are known. Without a
+    # relevance label, forms a person chose mean relevant; no forms then says nothing.
+    known = np.array([_forms_known(e.labels) for e, _ in examples], bool)
     for category in CATEGORIES:
         labels = np.array([category in e.labels.get("categories", []) for e, _ in examples])
         targets[category] = (known, labels)
@@ -138,6 +172,16 @@ def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
         report[name]["source"] = head.get("source", "model")
         print(f"head {name}: {json.dumps(report[name])}", flush=True)
 
+    training: dict[str, Any] = {
+        "seed": SEED,
+        "examples": dict(Counter(e.source for e, _ in examples)),
+        "min_df": MIN_DF,
+        "max_features": MAX_FEATURES,
+        "cross_validated_on_annotated_train": report,
+    }
+    if selection.examples or selection.left_out:
+        # Which store labels (analysts' corrections, Label Studio annotations) went in.
+        training["from_store"] = selection.summary()
     model = {
         "format": MODEL_FORMAT,
         "created_by": "scripts/train_incident_classifier.py --data-dir <shared data>",
@@ -147,13 +191,7 @@ def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
         "vocabulary": vocabulary,
         "idf": [round(v, 6) for v in idf],
         "heads": heads,
-        "training": {
-            "seed": SEED,
-            "examples": dict(Counter(e.source for e, _ in examples)),
-            "min_df": MIN_DF,
-            "max_features": MAX_FEATURES,
-            "cross_validated_on_annotated_train": report,
-        },
+        "training": training,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MODEL_FILE_NAME
@@ -162,11 +200,33 @@ def train(data_dir: Path, out_dir: Path) -> dict[str, Any]:
     return model
 
 
-def gather(data_dir: Path, rules: RuleTagger) -> list[tuple[Example, dict[str, float]]]:
+def _forms_known(labels: dict[str, Any]) -> bool:
+    if "categories" not in labels:
+        return False
+    if "relevance" in labels:
+        return bool(labels["relevance"] != "none")
+    return bool(labels["categories"])
+
+
+def with_evidence(
+    examples: Iterable[Example], rules: RuleTagger
+) -> list[tuple[Example, dict[str, float]]]:
+    return [(example, rules.rule_evidence(example.article)) for example in examples]
+
+
+def gather(
+    data_dir: Path, rules: RuleTagger, labelled: Iterable[LabelledArticle] = ()
+) -> tuple[list[tuple[Example, dict[str, float]]], StoreSelection]:
     """Every example with the rules' evidence; general-news candidates that the rules find
-    relevant are left out (their label is unknown: click-id has real cases too)."""
+    relevant are left out (their label is unknown: click-id has real cases too). Store
+    examples (after the others, in article id order) never include a held-out article or
+    a copy of an annotated one; a weak example that is a store article is left out (the
+    person's label wins)."""
     gathered: list[tuple[Example, dict[str, float]]] = []
     held_out = HeldOutCases(data_dir)
+    selection = store_examples(labelled, held_out)
+    store_keys = {key for e in selection.examples for key in _keys(e.article)}
+    annotated_keys: set[str] = set()
     left_out = 0
     sources = [
         annotated_train(data_dir),
@@ -184,9 +244,26 @@ def gather(data_dir: Path, rules: RuleTagger) -> list[tuple[Example, dict[str, f
             if weak and held_out.same_case(example.article):
                 left_out += 1
                 continue
+            if not weak:
+                annotated_keys.update(_keys(example.article))
+            elif store_keys and store_keys & set(_keys(example.article)):
+                continue
             gathered.append((example, features))
     print(f"left out {left_out} weak examples on the same case as a held-out article")
-    return gathered
+    kept = []
+    for example in selection.examples:
+        if annotated_keys & set(_keys(example.article)):
+            selection.left_out["already in the annotated set"] += 1
+        else:
+            kept.append(example)
+    selection.examples = kept
+    return gathered + with_evidence(kept, rules), selection
+
+
+def _keys(article: ArticleIn) -> list[str]:
+    """What identifies one article across sources: its id, URL and normalised text."""
+    keys = [f"id:{article.id}", f"text:{text_key(article.title, article.text)}"]
+    return keys + ([f"url:{url_key(article.url)}"] if article.url else [])
 
 
 def build_vocabulary(counts: list[Counter[str]]) -> tuple[list[str], list[float]]:

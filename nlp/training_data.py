@@ -9,7 +9,10 @@ Sources (each example has a weight and the labels its source knows):
   at a lower weight; forms unknown;
 - general news (click-id, detik 2025) that the rules find irrelevant: negatives. Only one
   half of click-id (by a hash of the article id) is ever used for training; the other half
-  is where the false-positive rate is measured (`general_news_sample`).
+  is where the false-positive rate is measured (`general_news_sample`);
+- the store's articles whose relevance or forms a person set (analysts' web corrections,
+  imported Label Studio annotations: `store_examples`), with only those fields as labels;
+  never a held-out test article or one on the same case.
 
 Every article of the annotation pool, train or test, is excluded from the weak sources, by
 row and by URL: a held-out article must not come back as a negative or a weak positive. So
@@ -22,14 +25,19 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from crawlers.stories import features
 from nlp.annotated import SharedRef, _rows, load_annotated, read_pool, shared_article
 from pantau.models import ArticleIn, article_id
+
+if TYPE_CHECKING:
+    from pantau.export.labels import LabelledArticle
 
 CHILD_ABUSE_FILE = "incidents/child-abuse-news.dev.jsonl"
 DETIK_FILE = "news/detik-2025-aspects/data_berita.csv"
@@ -60,14 +68,24 @@ def pool_exclusions(directory: Path | None = None) -> tuple[set[tuple[str, int]]
 
 
 class HeldOutCases:
-    """Answers "is this article on the same case as a held-out (test) pool article?"."""
+    """Answers "is this article a held-out (test) pool article, or on the same case as one?"."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self._held_out: list[set[str]] = []
-        for item in read_pool():
-            if item.split == "test":
+    def __init__(self, data_dir: Path | None, articles: Iterable[ArticleIn] = ()) -> None:
+        """The test split of the annotation pool (texts from `data_dir`), plus `articles`
+        (tests give their own held-out articles with `data_dir=None`)."""
+        held_out = list(articles)
+        tests = [item for item in read_pool() if item.split == "test"]
+        if data_dir is not None:
+            for item in tests:
                 shared = shared_article(data_dir, item.ref)
-                self._held_out.append(features(shared.title, shared.text))
+                held_out.append(
+                    ArticleIn(id=item.id, title=shared.title, text=shared.text, url=item.url)
+                )
+        self._held_out: list[set[str]] = [features(a.title, a.text) for a in held_out]
+        # The pool's own ids and URLs (in the repository) count even without the texts.
+        self._ids = {a.id for a in held_out} | {item.id for item in tests}
+        self._urls = {url_key(a.url) for a in held_out if a.url} | {url_key(i.url) for i in tests}
+        self._texts = {text_key(a.title, a.text) for a in held_out}
 
     def same_case(self, article: ArticleIn) -> bool:
         words = features(article.title, article.text)
@@ -76,6 +94,34 @@ class HeldOutCases:
             if overlap and overlap / (len(words) + len(held_out) - overlap) >= SAME_CASE_JACCARD:
                 return True
         return False
+
+    def excludes(self, article: ArticleIn) -> str | None:
+        """Why `article` must not be trained on (None: it may be): it is a held-out article
+        (same id, URL or normalised text) or on the same case as one."""
+        if (
+            article.id in self._ids
+            or (article.url and url_key(article.url) in self._urls)
+            or text_key(article.title, article.text) in self._texts
+        ):
+            return "held-out test article"
+        if self.same_case(article):
+            return "same case as a held-out test article"
+        return None
+
+
+def url_key(url: str) -> str:
+    """A URL without scheme, `www.`, query, fragment and trailing slash, lower-cased host:
+    the store's canonical URL and the shared data's URL of one article compare equal."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}"
+
+
+def text_key(title: str, text: str) -> str:
+    """A hash of the title and text, lower-cased letters and digits only (whitespace,
+    punctuation and case differences of one text compare equal)."""
+    normalised = "".join(ch for ch in f"{title}\n{text}".casefold() if ch.isalnum())
+    return hashlib.sha256(normalised.encode()).hexdigest()
 
 
 def _article(data_dir: Path, file: str, row: int) -> ArticleIn | None:
@@ -166,3 +212,82 @@ def negative_candidates(data_dir: Path, click_id_size: int, seed: int) -> Iterat
         if (DETIK_FILE, row) in rows or article.id in ids:
             continue
         yield Example(article, {"relevance": "none"}, "detik-2025", 1.0)
+
+
+# -- the store: analysts' corrections and imported annotations -----------------------------
+
+# A person's label weighs like the annotated set's (annotated_train).
+STORE_WEIGHT = 3.0
+StoreOrigin = Literal["corrected", "annotated"]
+
+
+@dataclass
+class StoreSelection:
+    """The store articles a person labelled that the classifier may train on, and how many
+    were left out and why (held out, already in the annotated set, no field it learns)."""
+
+    examples: list[Example] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
+
+    def count(self, origin: StoreOrigin) -> int:
+        return sum(1 for e in self.examples if e.source == f"store-{origin}")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "added": len(self.examples),
+            "corrected": self.count("corrected"),
+            "annotated": self.count("annotated"),
+            "left_out": dict(sorted(self.left_out.items())),
+            "article_ids": sorted(e.article.id for e in self.examples),
+        }
+
+
+def store_article(item: LabelledArticle) -> ArticleIn:
+    article = item.article.article
+    return ArticleIn(
+        id=item.article.id,
+        title=article.title,
+        text=article.text,
+        url=article.canonical_url,
+        source=article.source,
+        published=article.published.isoformat() if article.published else None,
+    )
+
+
+def classifier_labels(item: LabelledArticle) -> dict[str, Any]:
+    """The fields the classifier learns (relevance; forms) that a person set; a field the
+    model set is left out, so the trainer treats it as unknown, not as gold."""
+    labels: dict[str, Any] = {}
+    if item.provenance.is_gold("relevance"):
+        labels["relevance"] = item.tagged.relevance
+    if item.provenance.is_gold("categories"):
+        labels["categories"] = list(item.tagged.categories)
+    return labels
+
+
+def label_origin(item: LabelledArticle, names: Iterable[str]) -> StoreOrigin:
+    """'annotated' when a Label Studio annotation set any of these fields, else
+    'corrected' (an analyst's correction in the web app)."""
+    origins = {item.provenance.fields[name].origin for name in names}
+    return "annotated" if "label-studio" in origins else "corrected"
+
+
+def store_examples(labelled: Iterable[LabelledArticle], held_out: HeldOutCases) -> StoreSelection:
+    """Classifier examples from the store's gold labels (`pantau.export.labels`), in article
+    id order: every article whose relevance or forms a person set, minus held-out test
+    articles and articles on their cases (the held-out scores must stay honest)."""
+    selection = StoreSelection()
+    for item in sorted(labelled, key=lambda entry: entry.article.id):
+        labels = classifier_labels(item)
+        if not labels:
+            if item.provenance.corrected:
+                selection.left_out["no relevance or forms label"] += 1
+            continue
+        article = store_article(item)
+        reason = held_out.excludes(article)
+        if reason is not None:
+            selection.left_out[reason] += 1
+            continue
+        origin = label_origin(item, labels)
+        selection.examples.append(Example(article, labels, f"store-{origin}", STORE_WEIGHT))
+    return selection

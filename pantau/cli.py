@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -623,6 +624,16 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="Port (default web.port, 8000).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (searches are CPU-bound and Python runs one thread at a "
+            "time per process: use up to one per core). The login rate limit counts per "
+            "process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the analysts' web app and API (log in with an account from `pantau users`)."""
     import uvicorn
@@ -641,6 +652,31 @@ def serve(
             err=True,
         )
     typer.echo(f"Pantau web app on http://{settings.web.host}:{settings.web.port}/")
+    if workers > 1:
+        from pantau.store import ArticleStore
+        from web.accounts import secret_key
+
+        # Made once here, not raced by the workers: the migrations and the session key.
+        ArticleStore(settings.store_path).close()
+        secret_key(settings)
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(
+            {
+                "config": str(State.config_path) if State.config_path else None,
+                "overrides": State.overrides,
+                "web": {"host": settings.web.host, "port": settings.web.port},
+            },
+            default=str,
+        )
+        uvicorn.run(
+            "pantau.cli:serve_worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.web.host,
+            port=settings.web.port,
+            log_level="warning",
+            proxy_headers=False,
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.web.host,
@@ -648,6 +684,21 @@ def serve(
         log_level="warning",
         proxy_headers=False,
     )
+
+
+SERVE_OPTIONS_ENV = "PANTAU_SERVE_OPTIONS"
+
+
+def serve_worker_app() -> Any:
+    """The app of one `pantau serve --workers N` process: each worker starts a fresh
+    interpreter, so the command's options travel in an environment variable."""
+    from web.app import create_app
+
+    options = json.loads(os.environ[SERVE_OPTIONS_ENV])
+    config = Path(options["config"]) if options["config"] else None
+    settings = load_settings(options["overrides"], config)
+    web_settings = settings.web.model_copy(update=options["web"])
+    return create_app(settings.model_copy(update={"web": web_settings}))
 
 
 users_app = typer.Typer(
@@ -822,18 +873,33 @@ def train_tagger(
         Path | None,
         typer.Option("--output", "-o", help="Folder for model.json (default: the shipped one)."),
     ] = None,
+    store: Annotated[
+        bool | None,
+        typer.Option(
+            "--store/--no-store",
+            help="Add the store's gold labels: analysts' web corrections and imported Label "
+            "Studio annotations (default: when the configured store holds any).",
+        ),
+    ] = None,
 ) -> None:
     """Train the incident classifier (models/incident-classifier) from the annotated train
-    split, the child-abuse set, general-news negatives and the demo articles. Fixed seed:
-    the same data gives the same model. The held-out test split is never read."""
+    split, the child-abuse set, general-news negatives, the demo articles and the store's
+    corrected or annotated articles. Fixed seed: the same data gives the same model. The
+    held-out test split, and any store article on one of its cases, is never trained on."""
     from nlp.classifier import DEFAULT_MODEL_DIR
     from nlp.classifier_training import train
+    from pantau.export.labels import gold_labelled
 
     data_dir = _shared_data_dir(shared_data)
     if not (data_dir / "incidents").is_dir():
         typer.echo(f"pantau: no shared data in {data_dir} (give --shared-data)", err=True)
         raise typer.Exit(EXIT_CONFIG)
-    train(data_dir, output or DEFAULT_MODEL_DIR)
+    try:
+        labelled = gold_labelled(State.settings().store_path, store)
+    except FileNotFoundError as exc:
+        typer.echo(f"pantau: --store: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    train(data_dir, output or DEFAULT_MODEL_DIR, labelled)
 
 
 def _shared_data_dir(option: Path | None) -> Path:

@@ -85,6 +85,15 @@ class CrawlConfig(BaseModel):
     story_window_days: float = Field(
         default=7.0, ge=0, description="Most days between two articles of one story."
     )
+    max_article_pages: int = Field(
+        default=20, ge=1, description="Pages of one multi-page article fetched and stitched."
+    )
+    write_batch: int = Field(
+        default=100, ge=1, description="Pages and articles committed to the store together."
+    )
+    write_batch_s: float = Field(
+        default=0.5, ge=0, description="Longest wait (s) of a fetched article before its commit."
+    )
 
 
 class WebConfig(BaseModel):

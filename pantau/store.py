@@ -301,7 +301,8 @@ class ArticleStore:
         article_id = article.id
         digest = article.content_hash
         now = utc_now()
-        with transaction(self._db):
+        # Inside a caller's `write_batch` it joins that transaction (the crawl's batches).
+        with nullcontext() if self._db.in_transaction else transaction(self._db):
             existing = self._db.execute(
                 "SELECT content_hash FROM articles WHERE id = ?", (article_id,)
             ).fetchone()
@@ -406,6 +407,12 @@ class ArticleStore:
             (article_id,),
         )
         return [dict(row) for row in rows.fetchall()]
+
+    def write_batch(self) -> AbstractContextManager[None]:
+        """One write transaction around several `save_page` and `upsert_article` calls: the
+        crawl commits its pages and articles in batches (crawlers.store_writer), all or
+        nothing, so a crash loses a whole batch, fetched again by the next run."""
+        return transaction(self._db)
 
     # -- story clusters ------------------------------------------------------------------
 
@@ -760,6 +767,16 @@ class ArticleStore:
             "SELECT id FROM export_requests WHERE status = 'queued' ORDER BY id"
         )
         return [int(row[0]) for row in rows]
+
+    def export_requests(self, username: str | None = None) -> list[dict[str, object]]:
+        """Export requests, newest first: one account's, or everyone's (None); `request`
+        is what was asked for (formats and filters)."""
+        rows = self._db.execute(
+            """SELECT id, username, created_at, status, finished_at, error, request
+               FROM export_requests WHERE ? IS NULL OR username = ? ORDER BY id DESC""",
+            (username, username),
+        )
+        return [{**dict(row), "request": json.loads(row["request"])} for row in rows]
 
     def finish_export_request(
         self, request_id: int, status: str, output: str | None, error: str | None = None

@@ -278,16 +278,23 @@ def test_aggregate_cells_below_k_are_suppressed(exported: Path, data_dir: Path) 
     table = list(
         csv.DictReader((exported / "aggregates" / "incidents_region_form_month.csv").open())
     )
-    assert table and all(row["articles"] == "<11" for row in table)  # a small store
+    assert table and all(row["cases"] == "<11" and row["articles"] == "" for row in table)
     with ArticleStore(data_dir / "pantau.sqlite") as store:
         records = export_dataset(store, data_dir.parent / "out-k", ["jsonl"]).records
-    counts = {
-        (r["region_code"], r["form"], r["month"]): r["articles"]
-        for r in aggregate_rows(records, k=2)
-    }
-    # tppo incidents in Kota Jambi: news 0 (and its copy), 3, 6 and 9.
-    assert counts[("15.71", "tppo", "2026-10")] == "5"
-    assert counts[("15.02", "kekerasan_fisik", "2026-10")] == "<2"
+
+    def counts(k: int) -> dict[tuple[str, str, str], tuple[str, str]]:
+        return {
+            (r["region_code"], r["form"], r["month"]): (r["cases"], r["articles"])
+            for r in aggregate_rows(records, k=k)
+        }
+
+    # tppo incidents in Kota Jambi: 5 articles of 4 cases (news 0 and its copy are one
+    # story cluster), news 3, 6 and 9.
+    assert counts(2)[("15.71", "tppo", "2026-10")] == ("4", "5")
+    assert counts(2)[("15.02", "kekerasan_fisik", "2026-10")] == ("<2", "")
+    # k applies to cases: 5 articles of 4 cases are suppressed at k=5.
+    assert counts(4)[("15.71", "tppo", "2026-10")] == ("4", "5")
+    assert counts(5)[("15.71", "tppo", "2026-10")] == ("<5", "")
 
 
 def test_unmasked_needs_an_analyst_or_admin_with_a_password(data_dir: Path) -> None:

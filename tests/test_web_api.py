@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -253,7 +254,8 @@ def test_api_search_matches_the_index_and_has_facets(
 
 def test_api_search_sorts_by_date(analyst: TestClient) -> None:
     hits = analyst.get("/api/search", params={"sort": "date", "size": 50}).json()["hits"]
-    dates = [h["published"] for h in hits if h["published"]]
+    # Sources give different offsets (WIB, UTC): order is by the moment, not the text.
+    dates = [datetime.fromisoformat(h["published"]) for h in hits if h["published"]]
     assert dates == sorted(dates, reverse=True) and len(dates) > 5
 
 
@@ -533,3 +535,57 @@ def test_users_cli_passwd_and_remove_end_sessions(app: FastAPI, demo: tuple[Path
     assert client.get("/api/me").status_code == 401
     listed = pantau_cli("users", "list", data_dir=data_dir).stdout
     assert "sementara" not in listed and "analis\tanalyst" in listed
+
+
+# -- export downloads ---------------------------------------------------------------------
+
+
+def test_a_finished_export_downloads_as_a_masked_zip_for_its_owner(
+    app: FastAPI,
+    demo: tuple[Path, str],
+    researcher: TestClient,
+    admin: TestClient,
+    analyst: TestClient,
+) -> None:
+    import io
+    import zipfile
+
+    settings = settings_for(demo[0])
+    queued = researcher.post("/api/exports", json={"format": "jsonl"}, headers=csrf(researcher))
+    request_id = queued.json()["id"]
+    url = f"/api/exports/{request_id}/download"
+    # The TestClient ran the export (a background task) before it answered.
+    listed = {r["id"]: r for r in researcher.get("/api/exports").json()}
+    assert listed[request_id]["status"] == "done" and listed[request_id]["download"] == url
+
+    response = researcher.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    assert f"request-{request_id}/README.md" in names
+    assert f"request-{request_id}/jsonl/train.jsonl" in names
+    contents = b"".join(archive.read(name) for name in names)
+    assert b"[KORBAN-1]" in contents and VICTIM_NAME.encode() not in contents
+
+    assert admin.get(url).status_code == 200
+    assert analyst.get(url).status_code == 403  # analysts do not export from the web
+    assert client_for(app).get(url).status_code == 401
+    with Accounts.open(settings) as accounts:
+        waiting = accounts.queue_export("adminku", {"format": "csv"})  # not run yet
+        downloads = accounts.audit_entries(10, "export_download")
+    assert [(d["username"], d["target"]) for d in downloads[:2]] == [
+        ("adminku", str(request_id)),
+        ("peneliti", str(request_id)),
+    ]
+    # Another account's request is unknown to a researcher; an unfinished one is 409.
+    assert researcher.get(f"/api/exports/{waiting['id']}/download").status_code == 404
+    assert admin.get(f"/api/exports/{waiting['id']}/download").status_code == 409
+    assert waiting["id"] not in {r["id"] for r in researcher.get("/api/exports").json()}
+    assert researcher.get("/api/exports/999999/download").status_code == 404
+
+    # An unmasked export written into the request's folder is not for researchers.
+    readme = settings.data_dir / "exports" / f"request-{request_id}" / "README.md"
+    readme.write_text(readme.read_text().replace("masked=true,", "masked=false,"))
+    assert researcher.get(url).status_code == 403
+    assert admin.get(url).status_code == 200

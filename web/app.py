@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import (
@@ -30,17 +30,22 @@ from fastapi import (
     Request,
     Response,
 )
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import open_index
 from index.base import SearchIndex, SearchRequest, SearchResult
 from index.query import QueryError
-from nlp.gazetteer import load_gazetteer
+from nlp.gazetteer import Place, load_gazetteer
 from pantau import __version__
 from pantau.config import Settings
 from pantau.models import CATEGORIES, TaggedArticle
@@ -144,6 +149,10 @@ class CorrectionResult(BaseModel):
     reindexed: bool
 
 
+# The formats of pantau.export.writers.FORMATS (a test checks they agree).
+ExportFormat = Literal["jsonl", "csv", "parquet", "conll", "spacy", "hf"]
+
+
 class ExportIn(BaseModel):
     q: str = Field(default="", max_length=1000)
     sources: list[str] = Field(default_factory=list, max_length=20)
@@ -154,6 +163,31 @@ class ExportIn(BaseModel):
     date_from: date | None = None
     date_to: date | None = None
     format: Literal["csv", "jsonl"] = "csv"
+    formats: list[ExportFormat] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Formats to write (JSONL and the datasheet come with every export); "
+        "empty: `format`.",
+    )
+    corrected_only: bool = Field(
+        default=False, description="Only articles a person corrected or annotated."
+    )
+    include_text: bool = Field(
+        default=True,
+        description="False drops the article texts: labels and metadata only (conll and "
+        "spacy need the text).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExportIn":
+        # Refused here, not after the export started: the request would only fail later
+        # (or hold nothing).
+        needing = [name for name in self.formats if name in ("conll", "spacy")]
+        if not self.include_text and needing:
+            raise ValueError(f"{', '.join(needing)} need the article text: keep the text")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        return self
 
 
 class ExportQueued(BaseModel):
@@ -162,6 +196,18 @@ class ExportQueued(BaseModel):
     created_at: str
     status: str
     message: str
+
+
+class ExportRequestOut(BaseModel):
+    id: int
+    username: str
+    created_at: str
+    status: str = Field(description="queued, done or failed.")
+    finished_at: str | None = None
+    error: str | None = None
+    download: str | None = Field(
+        default=None, description="Where a finished export is downloaded as a zip."
+    )
 
 
 class Problem(BaseModel):
@@ -345,6 +391,27 @@ def create_app(settings: Settings) -> FastAPI:
             reindexed=reindexed,
         )
 
+    def queue_export(
+        export: ExportIn, session: Session, ip: str, background: BackgroundTasks
+    ) -> ExportQueued:
+        """An export request from the API or the export page: stored, audited, and made
+        (masked, whatever the role) right after the answer is sent."""
+        accounts = resources.accounts()
+        queued = accounts.queue_export(session.user.username, export.model_dump(mode="json"))
+        accounts.audit(
+            session.user.username, "export_request", str(queued["id"]), queued["request"], ip
+        )
+        background.add_task(run_export_in_background, settings, int(queued["id"]))
+        return ExportQueued(
+            **{k: queued[k] for k in ("id", "username", "created_at", "status")},
+            message=f"queued; a masked export follows in exports/request-{queued['id']}/",
+        )
+
+    def visible_export_requests(session: Session) -> list[dict[str, Any]]:
+        """Export requests, newest first: a researcher's own, every one for an admin."""
+        mine = None if session.user.role == "admin" else session.user.username
+        return resources.store().export_requests(mine)
+
     # -- errors and headers -------------------------------------------------------------
 
     @app.exception_handler(NotLoggedIn)
@@ -486,24 +553,29 @@ def create_app(settings: Settings) -> FastAPI:
     def dashboard(
         request: Request, session: Annotated[Session, Depends(require("stats"))]
     ) -> HTMLResponse:
-        store = resources.store()
-        corrections = store.label_corrections()
-        weekly = service.statistics(store, corrections, "week")
-        jambi = service.statistics(store, corrections, "week", region=service.JAMBI_PROVINCE)
-        latest = run_search(
+        # Cases, not articles: one case reported by three outlets is one incident
+        # (counting rules in web/service.py).
+        db = resources.accounts()._db
+        corrections = resources.store().label_corrections()
+        case_articles = service.load_case_articles(db, corrections)
+        weekly = service.statistics_of(case_articles, "week")
+        jambi = service.statistics_of(case_articles, "week", region=service.JAMBI_PROVINCE)
+        newest = run_search(
+            # Enough articles for 8 cases even when each was reported by several outlets.
             SearchRequest(
-                categories=["tppo"], relevance=["incident"], sort="date", size=8, facets=False
+                categories=["tppo"], relevance=["incident"], sort="date", size=60, facets=False
             ),
             session,
             client_ip(request),
             audit=False,  # the dashboard's own query, not an analyst's search
         )
+        latest = service.latest_cases(db, corrections, newest.hits, "tppo", limit=8)
         labels = category_labels(language(request))
         t = translator(language(request))
         weekly_svg = (
             weekly_forms_svg(
                 [b.period for b in weekly.buckets],
-                [b.by_form for b in weekly.buckets],
+                [b.cases_by_form for b in weekly.buckets],
                 labels,
                 t("dashboard.weekly"),
             )
@@ -511,8 +583,10 @@ def create_app(settings: Settings) -> FastAPI:
             else None
         )
         regions_svg = (
-            region_bars_svg([(r.name, r.count) for r in jambi.regions], t("dashboard.regions"))
-            if jambi.regions
+            region_bars_svg(
+                [(r.name, r.cases) for r in jambi.regions if r.cases], t("dashboard.regions")
+            )
+            if jambi.cases
             else None
         )
         return render(
@@ -593,15 +667,6 @@ def create_app(settings: Settings) -> FastAPI:
         saved: int = 0,
     ) -> HTMLResponse:
         detail = article_detail(article_id, session, client_ip(request))
-        gazetteer = load_gazetteer()
-        jambi_regions = sorted(
-            (
-                place
-                for place in gazetteer.places.values()
-                if place.province_code == "15" and place.level in ("provinsi", "kabupaten_kota")
-            ),
-            key=lambda place: (place.level != "provinsi", place.name),
-        )
         return render(
             request,
             "article.html",
@@ -609,7 +674,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "article": detail,
                 "body_html": render_text(detail),
                 "saved": bool(saved),
-                "regions": jambi_regions,
+                "regions": jambi_regions(),
                 "categories": CATEGORIES,
                 "csrf_token": session.csrf_token,
                 "region_name": service.region_name,
@@ -792,10 +857,16 @@ def create_app(settings: Settings) -> FastAPI:
         relevance: Literal["incident", "aggregate", "none"] = "incident",
         region: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9.]+$")] = None,
     ) -> service.Stats:
-        """Articles per week (ISO, WIB) or month by form and kabupaten/kota (corrected
-        labels); `region=15` keeps Jambi province."""
+        """Cases (story clusters: one case reported by several outlets counts once) and
+        articles per week (ISO, WIB) or month by form and kabupaten/kota (corrected
+        labels); `region=15` keeps Jambi province. `cases*` fields count cases, the others
+        (`total`, `by_form`, `by_region`, `count`, `forms`) articles."""
         return service.statistics(
-            resources.store(), resources.store().label_corrections(), period, relevance, region
+            resources.accounts()._db,
+            resources.store().label_corrections(),
+            period,
+            relevance,
+            region,
         )
 
     @app.post(
@@ -817,20 +888,153 @@ def create_app(settings: Settings) -> FastAPI:
         <data_dir>/exports/request-<id>/; the request's status becomes 'done' or 'failed'
         (the `export` flow also runs requests still queued)."""
         check_csrf(session, x_csrf_token)
-        accounts = resources.accounts()
-        queued = accounts.queue_export(session.user.username, export.model_dump(mode="json"))
-        accounts.audit(
-            session.user.username,
-            "export_request",
-            str(queued["id"]),
-            queued["request"],
-            client_ip(request),
+        return queue_export(export, session, client_ip(request), background)
+
+    @app.get(
+        "/api/exports",
+        response_model=list[ExportRequestOut],
+        tags=["exports"],
+        responses=ERRORS,
+    )
+    def api_export_requests(
+        session: Annotated[Session, Depends(require("export"))],
+    ) -> list[ExportRequestOut]:
+        """Export requests, newest first: a researcher's own, every one for an admin; a
+        finished one has its `download` link."""
+        return [
+            ExportRequestOut(
+                **row,
+                download=f"/api/exports/{row['id']}/download" if row["status"] == "done" else None,
+            )
+            for row in visible_export_requests(session)
+        ]
+
+    @app.get(
+        "/api/exports/{request_id}/download",
+        tags=["exports"],
+        response_class=StreamingResponse,
+        responses={
+            **ERRORS,
+            200: {"content": {"application/zip": {}}, "description": "The export as a zip"},
+            404: {"model": Problem, "description": "No such request (or another's)"},
+            409: {"model": Problem, "description": "Not finished: queued or failed"},
+            410: {"model": Problem, "description": "Its files were removed"},
+        },
+    )
+    def api_export_download(
+        request: Request,
+        request_id: int,
+        session: Annotated[Session, Depends(require("export"))],
+    ) -> StreamingResponse:
+        """A finished export request's folder as a zip. A researcher gets their own
+        requests only, and masked exports only; an admin any. Every download is audited."""
+        from pantau.export.requests import DownloadRefused, export_for_download, zip_export
+
+        user = session.user
+        try:
+            folder = export_for_download(
+                resources.store(), settings, request_id, user.username, user.role
+            )
+        except DownloadRefused as refused:
+            raise HTTPException(refused.status, refused.detail) from refused
+        resources.accounts().audit(
+            user.username, "export_download", str(request_id), {}, client_ip(request)
         )
-        background.add_task(run_export_in_background, settings, int(queued["id"]))
-        return ExportQueued(
-            **{k: queued[k] for k in ("id", "username", "created_at", "status")},
-            message=f"queued; a masked export follows in exports/request-{queued['id']}/",
+        return StreamingResponse(
+            zip_export(folder),
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="pantau-export-{request_id}.zip"'
+            },
         )
+
+    # The export page: the same requests as POST /api/exports, from a form.
+
+    def exports_page_response(
+        request: Request,
+        session: Session,
+        form: dict[str, Any],
+        queued: int | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        return render(
+            request,
+            "exports.html",
+            {
+                "form": form,
+                "queued": queued,
+                "error": error,
+                "requests": visible_export_requests(session),
+                "formats": get_args(ExportFormat),
+                "categories": CATEGORIES,
+                "regions": jambi_regions(),
+                "region_name": service.region_name,
+                "sources": sorted({source.label for source in settings.sources}),
+                "csrf_token": session.csrf_token,
+            },
+            session,
+            status_code=status_code,
+        )
+
+    @app.get("/exports", include_in_schema=False)
+    def exports_page(
+        request: Request,
+        session: Annotated[Session, Depends(require("export"))],
+        queued: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    ) -> HTMLResponse:
+        form = ExportIn(formats=["jsonl"]).model_dump(mode="json")
+        return exports_page_response(request, session, form, queued=queued)
+
+    @app.post("/exports", include_in_schema=False)
+    def export_form(
+        request: Request,
+        session: Annotated[Session, Depends(require("export"))],
+        background: BackgroundTasks,
+        csrf_token: Annotated[str, Form(max_length=200)] = "",
+        q: Annotated[str, Form(max_length=1000)] = "",
+        formats: Annotated[list[str] | None, Form()] = None,
+        relevance: Annotated[list[str] | None, Form()] = None,
+        categories: Annotated[list[str] | None, Form()] = None,
+        victim_groups: Annotated[list[str] | None, Form()] = None,
+        regions: Annotated[list[str] | None, Form()] = None,
+        sources: Annotated[list[str] | None, Form()] = None,
+        date_from: Annotated[str, Form(max_length=10)] = "",
+        date_to: Annotated[str, Form(max_length=10)] = "",
+        corrected_only: Annotated[str, Form(max_length=2)] = "",
+        drop_text: Annotated[str, Form(max_length=2)] = "",
+    ) -> Response:
+        check_csrf(session, csrf_token)
+        form: dict[str, Any] = {
+            "q": q.strip(),
+            # JSONL comes with every export; with no box ticked it is the only format.
+            "formats": formats or ["jsonl"],
+            "relevance": relevance or [],
+            "categories": categories or [],
+            "victim_groups": victim_groups or [],
+            "regions": regions or [],
+            "sources": sources or [],
+            "date_from": date_from or None,
+            "date_to": date_to or None,
+            "corrected_only": bool(corrected_only),
+            "include_text": not drop_text,
+        }
+        try:
+            export = ExportIn.model_validate(form)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            message = f"{where}: {first['msg']}" if where else str(first["msg"])
+            t = translator(language(request))
+            return exports_page_response(
+                request,
+                session,
+                form,
+                error=t("exports.invalid", message=message),
+                status_code=400,
+            )
+        queued = queue_export(export, session, client_ip(request), background)
+        return RedirectResponse(f"/exports?queued={queued.id}", status_code=303)
 
     @app.get("/api/admin/users", tags=["admin"], responses=ERRORS)
     def api_users(
@@ -856,6 +1060,18 @@ def create_app(settings: Settings) -> FastAPI:
         return [source.model_dump() for source in settings.sources]
 
     return app
+
+
+def jambi_regions() -> list[Place]:
+    """Jambi province and its kabupaten/kota, the province first (the forms' choices)."""
+    return sorted(
+        (
+            place
+            for place in load_gazetteer().places.values()
+            if place.province_code == "15" and place.level in ("provinsi", "kabupaten_kota")
+        ),
+        key=lambda place: (place.level != "provinsi", place.name),
+    )
 
 
 def run_export_in_background(settings: Settings, request_id: int) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from nlp.ner.data import DATASETS, FOLDS
+from nlp.ner.data import DATASETS, FOLDS, StoreSentences
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 RECORDED_FOLDS: Final = REPO_ROOT / "models" / "ner-id" / "folds.json"
@@ -110,10 +110,20 @@ def train_ner(
     batch_size: Annotated[int, typer.Option(help="--backbone: sentences per batch.")] = 16,
     learning_rate: Annotated[float, typer.Option(help="--backbone: peak learning rate.")] = 5e-5,
     threads: Annotated[int, typer.Option(help="--backbone: torch CPU threads.")] = 1,
+    store: Annotated[
+        bool | None,
+        typer.Option(
+            "--store/--no-store",
+            help="Add the store's articles whose entities were annotated in Label Studio "
+            "(`pantau annotate import`). Default: when the configured store holds any, except "
+            "with --fold (the IndoLEM protocol stays comparable unless --store is given).",
+        ),
+    ] = None,
 ) -> None:
     """Train the NER: the spaCy pipeline of nlp/ner/config.cfg (default) or, with --backbone,
     a transformers token classifier. Without --fold or --train-file it trains on every
-    sentence of NER-UGM, NER-UI, idner-news-2k and NERGrit (the shipped model)."""
+    sentence of NER-UGM, NER-UI, idner-news-2k and NERGrit (the shipped model), plus the
+    store's annotated articles (never one of the annotated set's held-out test split)."""
     from nlp.ner import data as ner_data
     from nlp.ner import train as ner_train
 
@@ -136,6 +146,9 @@ def train_ner(
         trainer = ner_train.spacy_trainer(config_path, seed, overrides)
         settings = {"config": str(config_path), "seed": seed, "overrides": overrides}
 
+    from_store = _store_sentences(False if fold and store is None else store, shared_data)
+    if from_store.article_ids or from_store.left_out:
+        settings["from_store"] = from_store.summary()
     if fold:
         unknown = [k for k in fold if k not in FOLDS]
         if unknown:
@@ -149,6 +162,7 @@ def train_ner(
             trainer=trainer,
             settings=settings,
             limit=limit,
+            added=from_store.sentences,
         )
         typer.echo(json.dumps(outcome["summary"], indent=2))
         return
@@ -163,7 +177,17 @@ def train_ner(
         split = ner_data.full_split(_data_dir(shared_data))
     if limit is not None:
         split.train = split.train[:limit]
-    typer.echo(f"training on {len(split.train)} sentences", err=True)
+    before = len(split.train)
+    split = ner_data.add_sentences(split, from_store.sentences)
+    typer.echo(
+        f"train ner: {before} corpus + {len(split.train) - before} store sentences "
+        f"(from {len(from_store.article_ids)} annotated articles)",
+        err=True,
+    )
+    summary = None
+    if from_store.article_ids or from_store.left_out:
+        # Sentences whose text a corpus already holds are not added twice.
+        summary = from_store.summary() | {"sentences_added": len(split.train) - before}
     with tempfile.TemporaryDirectory(prefix="pantau-ner-run-") as work:
         model_dir, seconds = trainer(split, Path(work) / "run")
         if backbone is None:
@@ -171,12 +195,49 @@ def train_ner(
             # the model has seen.
             last = Path(work) / "run" / "model-last"
             chosen = last if train_file is None or dev_file is None else model_dir
-            ner_train.finish_shipped_model(chosen, output, RECORDED_FOLDS)
+            ner_train.finish_shipped_model(chosen, output, RECORDED_FOLDS, summary)
         else:
             if output.exists():
                 shutil.rmtree(output)
             shutil.copytree(model_dir, output)
+            if summary:
+                _record_store(output, summary)
     typer.echo(f"saved {output} ({seconds:.0f} s of training)")
+
+
+def _store_sentences(use_store: bool | None, shared_data: Path | None) -> StoreSentences:
+    """Training sentences from the store's Label Studio entity annotations (none when
+    `use_store` is False, or it is None and the configured store has no annotations)."""
+    from nlp.ner.data import store_sentences
+    from nlp.training_data import HeldOutCases
+    from pantau.cli import State, _shared_data_dir
+    from pantau.export.labels import gold_labelled
+
+    try:
+        labelled = gold_labelled(State.settings().store_path, use_store)
+    except FileNotFoundError as exc:
+        typer.echo(f"pantau: --store: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    labelled = [item for item in labelled if item.provenance.is_gold("entities")]
+    if not labelled:
+        return StoreSentences()
+    shared = _shared_data_dir(shared_data)
+    # The held-out test split's texts come from the shared data; without it, its ids and
+    # URLs (kept in the repository) still exclude it.
+    texts = shared if (shared / "news").is_dir() and (shared / "incidents").is_dir() else None
+    if texts is None:
+        log.warning("no shared data in %s: held-out articles excluded by id and URL only", shared)
+    return store_sentences(labelled, HeldOutCases(texts))
+
+
+def _record_store(model_dir: Path, summary: dict[str, Any]) -> None:
+    """Which store annotations a transformers model learned from, in its pantau_ner.json."""
+    from nlp.ner.transformer import META_FILE
+
+    path = model_dir / META_FILE
+    meta = json.loads(path.read_text()) if path.is_file() else {}
+    meta["training_from_store"] = summary
+    path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
 def eval_ner(

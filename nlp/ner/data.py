@@ -19,7 +19,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
+
+if TYPE_CHECKING:
+    from pantau.export.labels import LabelledArticle
+    from pantau.models import ArticleIn, Entity
 
 LABELS: Final = ("PERSON", "ORGANIZATION", "LOCATION", "TIME", "QUANTITY")
 MISSING: Final = "-"
@@ -270,14 +274,21 @@ class Split:
         }
 
 
-def fold_split(data_dir: Path, fold: int, extra: Sequence[str] = ("idner", "nergrit")) -> Split:
+def fold_split(
+    data_dir: Path,
+    fold: int,
+    extra: Sequence[str] = ("idner", "nergrit"),
+    added: Sequence[Sentence] = (),
+) -> Split:
     """Fold k of the IndoLEM protocol for both IndoLEM sets at once: train on train.0k of
-    NER-UGM and NER-UI (plus the `extra` sets), pick checkpoints on dev.0k, test on test.0k.
-    Any training or dev sentence whose text occurs in either test file is removed."""
+    NER-UGM and NER-UI (plus the `extra` sets and the `added` sentences, e.g. the store's),
+    pick checkpoints on dev.0k, test on test.0k. Any training or dev sentence whose text
+    occurs in either test file is removed."""
     test = {name: read_fold(data_dir, name, "test", fold) for name in FOLD_SETS}
     held_out = [sentence for items in test.values() for sentence in items]
     train_raw = [s for name in FOLD_SETS for s in read_fold(data_dir, name, "train", fold)]
     train_raw += [s for name in extra for s in read_extra(data_dir, name)]
+    train_raw += list(added)
     dev_raw = [s for name in FOLD_SETS for s in read_fold(data_dir, name, "dev", fold)]
     dev, dropped_dev = without_overlap(dev_raw, held_out)
     # A training copy of a dev sentence (idner-news-2k re-annotates most of NER-UGM) would
@@ -297,6 +308,15 @@ def full_split(
     train, _ = without_overlap(everything, [])
     dev = [s for name in FOLD_SETS for s in read_fold(data_dir, name, "dev", dev_fold)]
     return finish_split(Split(train, dev, {}, 0))
+
+
+def add_sentences(split: Split, added: Sequence[Sentence]) -> Split:
+    """The split with `added` appended to its training sentences, minus those whose text is
+    already there or in its dev or test sentences."""
+    tested = [s for items in split.test.values() for s in items]
+    kept, _ = without_overlap(added, [*split.train, *split.dev, *tested])
+    split.train = split.train + kept
+    return split
 
 
 def finish_split(split: Split) -> Split:
@@ -332,3 +352,100 @@ def to_docbin(sentences: Iterable[Sentence], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     docbin.to_disk(path)
     return count
+
+
+# -- the store: Label Studio annotations -------------------------------------------------
+
+STORE_SOURCE: Final = "store"
+
+
+@dataclass
+class StoreSentences:
+    """Training sentences from the store's annotated articles, and which articles were left
+    out and why."""
+
+    sentences: list[Sentence] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "articles": len(self.article_ids),
+            "sentences": len(self.sentences),
+            "entities": sum(tag.startswith("B-") for s in self.sentences for tag in s.tags),
+            "left_out": dict(sorted(self.left_out.items())),
+            "article_ids": list(self.article_ids),
+        }
+
+
+def article_sentences(
+    title: str, text: str, entities: Sequence[Entity], source: str = STORE_SOURCE
+) -> list[Sentence]:
+    """An annotated article as training sentences: the title, then the text's sentences
+    (news tokenizer and sentencizer), BIO tags from the entities' character offsets. An
+    annotator judged the whole text, so unmarked tokens are O; tokens of a span that does
+    not fall on token boundaries, or that overlaps another span, are MISSING instead."""
+    from nlp.ner.language import news_tokenizer_nlp
+
+    nlp = news_tokenizer_nlp()
+    sentences: list[Sentence] = []
+    for field_name, value in (("title", title), ("text", text)):
+        if not value.strip():
+            continue
+        doc = nlp(value)
+        tags = ["O"] * len(doc)
+        spans = sorted(
+            (e.start, e.end, e.label)
+            for e in entities
+            if e.field == field_name and e.label in LABELS
+        )
+        taken = [False] * len(doc)
+        for start, end, label in spans:
+            covered = [t.i for t in doc if t.idx < end and t.idx + len(t.text) > start]
+            if not covered:
+                continue
+            first, last = doc[covered[0]], doc[covered[-1]]
+            fits = first.idx == start and last.idx + len(last.text) == end
+            if not fits or any(taken[i] for i in covered):
+                for i in covered:
+                    tags[i] = MISSING
+            else:
+                for i in covered:
+                    tags[i] = f"I-{label}"
+                tags[covered[0]] = f"B-{label}"
+            for i in covered:
+                taken[i] = True
+        for sent in doc.sents:
+            kept = [t for t in sent if not t.is_space]
+            if kept:
+                words = [t.text for t in kept]
+                tagged = Sentence(words, [tags[t.i] for t in kept], source, _FULL)
+                sentences.append(_repair_bio(tagged))
+    return sentences
+
+
+class ExcludesHeldOut(Protocol):
+    def excludes(self, article: ArticleIn) -> str | None: ...
+
+
+def store_sentences(
+    labelled: Iterable[LabelledArticle], held_out: ExcludesHeldOut | None = None
+) -> StoreSentences:
+    """Training sentences from every store article whose entities a person annotated
+    (`provenance.is_gold("entities")`: an imported Label Studio annotation), in article id
+    order; an article `held_out` excludes (the annotated set's test split and its cases)
+    is left out."""
+    from nlp.training_data import store_article
+
+    result = StoreSentences()
+    for item in sorted(labelled, key=lambda entry: entry.article.id):
+        if not item.provenance.is_gold("entities"):
+            continue
+        article = store_article(item)
+        reason = held_out.excludes(article) if held_out is not None else None
+        if reason is not None:
+            result.left_out[reason] += 1
+            continue
+        result.article_ids.append(item.article.id)
+        result.sentences += article_sentences(article.title, article.text, item.tagged.entities)
+    return result

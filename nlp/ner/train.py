@@ -23,6 +23,7 @@ from nlp.ner.data import (
     DATASETS,
     FOLD_SETS,
     FOLDS,
+    Sentence,
     Split,
     fold_split,
     full_split,
@@ -167,6 +168,7 @@ def run_folds(
     settings: dict[str, Any] | None = None,
     extra: Sequence[str] = ("idner", "nergrit"),
     limit: int | None = None,
+    added: Sequence[Sentence] = (),
 ) -> dict[str, Any]:
     """The IndoLEM 5-fold protocol: for each fold k one model trained on train.0k of NER-UGM
     and NER-UI (plus the extra sets, minus every sentence of either test.0k file), scored on
@@ -177,7 +179,7 @@ def run_folds(
     train_one = trainer or spacy_trainer()
     results = _load_results(results_path)
     for fold in folds:
-        split = fold_split(data_dir, fold, extra)
+        split = fold_split(data_dir, fold, extra, added)
         if limit is not None:
             split.train = split.train[:limit]
         log.info("fold %d: %s", fold, split.describe())
@@ -257,9 +259,15 @@ MODEL_NAME: Final = "id_pantau_ner"
 MODEL_VERSION: Final = "1.0.0"
 
 
-def finish_shipped_model(trained: Path, output_dir: Path, folds_path: Path | None) -> Path:
+def finish_shipped_model(
+    trained: Path,
+    output_dir: Path,
+    folds_path: Path | None,
+    from_store: dict[str, Any] | None = None,
+) -> Path:
     """Copies a trained spaCy model to `output_dir` with its name, version and the 5-fold
-    scores in meta.json."""
+    scores in meta.json, and `from_store` (which store annotations it learned from) when
+    there were any."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
     shutil.copytree(trained, output_dir)
@@ -283,5 +291,7 @@ def finish_shipped_model(trained: Path, output_dir: Path, folds_path: Path | Non
     if folds_path is not None and folds_path.is_file():
         meta["performance_5fold"] = json.loads(folds_path.read_text()).get("summary", {})
     meta.pop("performance", None)
+    if from_store:
+        meta["training_from_store"] = from_store
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return output_dir

@@ -251,9 +251,10 @@ def datasheet(inputs: DatasheetInputs) -> str:
     out += ["", "## Files", ""]
     out += [f"- {FORMAT_NOTES[name]}" for name in inputs.formats]
     out += [
-        f"- `aggregates/incidents_region_form_month.csv`: incident articles per "
-        f"kabupaten/kota × form × month (WIB); cells under {options.k_anonymity} show "
-        f"`<{options.k_anonymity}`.",
+        f"- `aggregates/incidents_region_form_month.csv`: incident cases (story "
+        f"clusters) and their articles per kabupaten/kota × form × month (WIB); a cell "
+        f"with under {options.k_anonymity} cases shows `<{options.k_anonymity}` and no "
+        "article count.",
         "",
         "## Labels",
         "",
@@ -282,14 +283,15 @@ def datasheet(inputs: DatasheetInputs) -> str:
     if not options.include_text:
         out += ["Titles and texts are left out (`--no-text`): labels and metadata only.", ""]
     out += [
-        f"Aggregate counts under k={options.k_anonymity} are suppressed (the practice of "
-        "the Counter Trafficking Data Collaborative).",
+        f"Aggregate cells with fewer than k={options.k_anonymity} cases are suppressed (the "
+        "practice of the Counter Trafficking Data Collaborative). A case is a story "
+        "cluster: the articles of all outlets on one incident count once.",
         "",
     ]
     shown = inputs.aggregate_rows[:40]
     if shown:
         out += _table(
-            ["region", "name", "form", "month", "incident articles"],
+            ["region", "name", "form", "month", "incident cases", "articles"],
             [tuple(row.values()) for row in shown],
         )
         if len(inputs.aggregate_rows) > len(shown):

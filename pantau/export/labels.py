@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from pantau.models import Entity, TaggedArticle
@@ -166,3 +167,20 @@ def _moment(stamp: str) -> datetime:
 
 def _iso(stamp: str) -> str:
     return _moment(stamp).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def gold_labelled(store_path: Path, use_store: bool | None = None) -> list[LabelledArticle]:
+    """The store's articles that a person labelled (web correction or annotation), in
+    article id order, for `pantau train`. `use_store` False: none; None: the store's, when
+    it exists (nothing is created); True: the store must exist (FileNotFoundError)."""
+    if use_store is False:
+        return []
+    if not store_path.is_file():
+        if use_store:
+            raise FileNotFoundError(f"no article store at {store_path}")
+        return []
+    with ArticleStore(store_path) as store:
+        if not store.label_corrections() and not store.annotations():
+            return []
+        found = [item for item in effective_labels(store) if item.provenance.corrected]
+    return sorted(found, key=lambda item: item.article.id)

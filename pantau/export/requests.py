@@ -7,6 +7,10 @@ line, authenticated as an analyst or admin, can make an unmasked one."""
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ def filters_of(request: dict[str, Any], ids: list[str] | None) -> ExportFilters:
         victim_groups=request.get("victim_groups") or [],
         regions=request.get("regions") or [],
         sources=request.get("sources") or [],
+        corrected_only=bool(request.get("corrected_only")),
         ids=ids,
     )
 
@@ -86,7 +91,8 @@ def run_export_request(settings: Settings, request_id: int) -> ExportResult:
                 out,
                 formats_of(body),
                 filters_of(body, ids),
-                ExportOptions(masked=True),
+                # Masked always; the text only when asked for (the default).
+                ExportOptions(masked=True, include_text=body.get("include_text") is not False),
                 overwrite=True,
             )
         except Exception as exc:
@@ -103,3 +109,65 @@ def run_export_request(settings: Settings, request_id: int) -> ExportResult:
             out,
         )
         return result
+
+
+# -- download (GET /api/exports/{id}/download) -------------------------------------------
+
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed: the same export gives the same zip
+
+
+class DownloadRefused(Exception):
+    """Why an export request cannot be downloaded, as an HTTP status and a message."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def is_masked_export(folder: Path) -> bool:
+    """True when the export's datasheet says it is masked (an unmasked export, written
+    there from the command line, says masked=false and carries a warning)."""
+    readme = folder / "README.md"
+    if not readme.is_file():
+        return False
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    return "Options: masked=true," in text and "**UNMASKED export**" not in text
+
+
+def export_for_download(
+    store: ArticleStore, settings: Settings, request_id: int, username: str, role: str
+) -> Path:
+    """The folder of a finished export request that this account may download: an admin
+    any, a researcher only their own (another's is answered as unknown) and only a masked
+    one. Raises DownloadRefused: 404 unknown, 409 not finished (queued or failed), 403 not
+    masked for a researcher, 410 its folder is gone."""
+    # An id SQLite cannot hold is no request either (not a server error).
+    request = store.export_request(request_id) if 0 < request_id < 2**63 else None
+    if request is None or (role != "admin" and request["username"] != username):
+        raise DownloadRefused(404, f"no export request {request_id}")
+    if request["status"] != "done":
+        reason = f": {request['error']}" if request.get("error") else ""
+        raise DownloadRefused(409, f"export request {request_id} is {request['status']}{reason}")
+    folder = request_folder(settings, request_id)
+    if not folder.is_dir():
+        raise DownloadRefused(410, f"the files of export request {request_id} were removed")
+    if role != "admin" and not is_masked_export(folder):
+        raise DownloadRefused(403, "researchers may download masked exports only")
+    return folder
+
+
+def zip_export(folder: Path) -> Iterator[bytes]:
+    """The folder as a zip (files in path order, fixed timestamps), in chunks; built in a
+    temporary file, so a large export does not sit in memory."""
+    with tempfile.TemporaryFile() as buffer:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                name = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+                info = zipfile.ZipInfo(name, ZIP_TIMESTAMP)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with path.open("rb") as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+        buffer.seek(0)
+        while chunk := buffer.read(1 << 20):
+            yield chunk

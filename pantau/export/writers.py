@@ -356,9 +356,13 @@ def write_hf(
 
 
 def aggregate_rows(records: Sequence[ExportRecord], k: int) -> list[dict[str, str]]:
-    """Incident articles per kabupaten/kota × form × month (WIB); a cell under k shows
-    '<k' and no number, so a small count cannot point to one person (k-anonymity)."""
-    cells: Counter[tuple[str, str, str, str]] = Counter()
+    """Incident cases (story clusters: one case however many outlets reported it) per
+    kabupaten/kota × form × month (WIB), with their articles beside them. A cell with
+    fewer than k cases shows '<k' and no article count, so a small count cannot point to
+    one person (k-anonymity counts cases, not articles: ten reports of one case are one
+    family)."""
+    cases: dict[tuple[str, str, str, str], set[str]] = {}
+    articles: Counter[tuple[str, str, str, str]] = Counter()
     for record in records:
         tagged = record.tagged
         if tagged.relevance != "incident" or record.published is None:
@@ -369,16 +373,21 @@ def aggregate_rows(records: Sequence[ExportRecord], k: int) -> list[dict[str, st
         name = _region_name(code) if code else ""
         forms: list[str] = list(tagged.categories) or ["(no form)"]
         for form in forms:
-            cells[(code or "unknown", name, form, month)] += 1
+            cell = (code or "unknown", name, form, month)
+            cases.setdefault(cell, set()).add(record.story_id)
+            articles[cell] += 1
     rows = []
-    for (code, name, form, month), count in sorted(cells.items()):
+    for cell, stories in sorted(cases.items()):
+        code, name, form, month = cell
+        shown = len(stories) >= k
         rows.append(
             {
                 "region_code": code,
                 "region_name": name,
                 "form": form,
                 "month": month,
-                "articles": str(count) if count >= k else f"<{k}",
+                "cases": str(len(stories)) if shown else f"<{k}",
+                "articles": str(articles[cell]) if shown else "",
             }
         )
     return rows
@@ -395,7 +404,7 @@ def write_aggregates(rows: list[dict[str, str]], folder: Path) -> list[Path]:
     buffer = io.StringIO()
     writer = csv.DictWriter(
         buffer,
-        fieldnames=["region_code", "region_name", "form", "month", "articles"],
+        fieldnames=["region_code", "region_name", "form", "month", "cases", "articles"],
         lineterminator="\n",
     )
     writer.writeheader()

@@ -3,7 +3,8 @@ app's POST /api/exports) into masked research exports in <data_dir>/exports/requ
 
 Small tasks: find the requests, run each (pantau.export.requests.run_export_request records
 done/failed on the request). Import after `flows.prefect_env.prepare_prefect`, like the
-other flows; `export_deployment` gives the deployment to serve beside the others."""
+other flows; `export_deployment` is served by `pantau schedule` beside the others: it
+picks up requests whose web background task never ran (the web app was stopped)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ def queued_requests(settings_json: dict[str, Any]) -> list[int]:
 
 
 @task(name="export-request", cache_policy=NO_CACHE)
-def run_request(settings_json: dict[str, Any], request_id: int) -> dict[str, Any]:
+def run_request(settings_json: dict[str, Any], request_id: int) -> dict[str, Any] | None:
     from pantau.export.requests import run_export_request
 
     result = run_export_request(_settings(settings_json), request_id)
+    if result is None:  # another run has it
+        return None
     return {"request": request_id, "out": str(result.out), "articles": len(result.records)}
 
 
@@ -47,7 +50,8 @@ def export_flow(
     done = []
     for number in ids:
         try:
-            done.append(run_request(settings_json, number))
+            if (made := run_request(settings_json, number)) is not None:
+                done.append(made)
         except Exception as exc:  # recorded on the request; the other requests still run
             get_run_logger().warning("export request %s failed: %s", number, exc)
     return done
@@ -55,11 +59,17 @@ def export_flow(
 
 def export_deployment(settings: Settings, cron: str = "*/10 * * * *") -> Any:
     """A deployment that runs the queued export requests every ten minutes."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
     return export_flow.to_deployment(
         name=EXPORT_DEPLOYMENT,
         schedules=[Cron(cron, timezone=settings.flow.timezone)],
+        # Two runs at once would both take the same queued requests: a run due while one
+        # is still busy is cancelled, and the one after reads the queue again.
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
         tags=["pantau"],
         description="Masked research exports for the queued export requests.",
     )

@@ -16,6 +16,7 @@ from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
+from flows.export import export_deployment
 from flows.pipeline import digest_flow, ingest_flow, task_runner
 from pantau.config import Settings
 
@@ -24,8 +25,9 @@ DIGEST_DEPLOYMENT = "digest-weekly"
 
 
 def deployments(settings: Settings) -> list[Any]:
-    """ingest every hour and the digest on Mondays 07:00, in flow.timezone (Asia/Jakarta):
-    cron in the task force's local time, so "Monday 07:00" stays Monday 07:00 there."""
+    """ingest every hour, the digest on Mondays 07:00, in flow.timezone (Asia/Jakarta):
+    cron in the task force's local time, so "Monday 07:00" stays Monday 07:00 there; and
+    queued export requests every ten minutes."""
     timezone = settings.flow.timezone
     # No settings parameter: parameters are stored and shown by Prefect, and the settings
     # hold secrets (index and web credentials). Each scheduled run, a subprocess of
@@ -54,7 +56,7 @@ def deployments(settings: Settings) -> list[Any]:
         tags=["pantau"],
         description="Weekly digest of last week's reported cases, sent by SMTP (docs/digest.md).",
     )
-    return [ingest, digest]
+    return [ingest, digest, export_deployment(settings)]
 
 
 def serve_deployments(settings: Settings, config_path: Path | None = None) -> None:

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -191,7 +191,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE export_requests ADD COLUMN finished_at TEXT;
     ALTER TABLE export_requests ADD COLUMN error TEXT;
     """,
+    # 6: an export request is claimed (status 'running', started_at) by the one process
+    # that makes it: the web app's background task or the scheduled export flow.
+    """
+    ALTER TABLE export_requests ADD COLUMN started_at TEXT;
+    """,
 ]
+
+
+# An export claimed longer ago than this is taken to be abandoned (its process died): the
+# largest exports take minutes.
+EXPORT_CLAIM_STALE = timedelta(hours=1)
+_CLAIMABLE = "status = 'queued' OR (status = 'running' AND started_at < :stale)"
+
+
+def _stale_claim_before() -> str:
+    return (datetime.now(UTC) - EXPORT_CLAIM_STALE).isoformat(timespec="seconds")
 
 
 class UpsertOutcome(StrEnum):
@@ -763,10 +778,24 @@ class ArticleStore:
         return {**dict(row), "request": json.loads(row["request"])} if row else None
 
     def queued_export_requests(self) -> list[int]:
+        """Requests waiting to be made: queued, or claimed by a run that died (stale)."""
         rows = self._db.execute(
-            "SELECT id FROM export_requests WHERE status = 'queued' ORDER BY id"
+            f"SELECT id FROM export_requests WHERE {_CLAIMABLE} ORDER BY id",
+            {"stale": _stale_claim_before()},
         )
         return [int(row[0]) for row in rows]
+
+    def claim_export_request(self, request_id: int) -> bool:
+        """Take a request to make it (status 'running'); False when another process has it
+        or it is finished. A claim older than EXPORT_CLAIM_STALE is taken over: the process
+        that held it was stopped before it could record the outcome."""
+        with transaction(self._db):
+            cursor = self._db.execute(
+                "UPDATE export_requests SET status = 'running', started_at = :now "
+                f"WHERE id = :id AND ({_CLAIMABLE})",
+                {"id": request_id, "now": utc_now(), "stale": _stale_claim_before()},
+            )
+        return cursor.rowcount == 1
 
     def export_requests(self, username: str | None = None) -> list[dict[str, object]]:
         """Export requests, newest first: one account's, or everyone's (None); `request`

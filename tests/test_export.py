@@ -392,3 +392,34 @@ def test_a_request_that_cannot_be_made_is_recorded_as_failed(data_dir: Path) -> 
         assert request is not None and request["status"] == "failed"
         assert "Kemendagri code" in str(request["error"])
         assert int(queued["id"]) not in store.queued_export_requests()
+
+
+def test_an_export_request_is_made_by_one_process_only(data_dir: Path) -> None:
+    """The web app's background task and the scheduled export flow both look for queued
+    requests: one claims it, the other leaves it; a claim whose process died is taken over."""
+    from pantau.config import load_settings
+    from pantau.export.requests import run_export_request
+    from web.accounts import Accounts
+
+    settings = load_settings({"data_dir": data_dir}, path=Path("/dev/null"))
+    with Accounts.open(settings) as accounts:
+        queued = int(accounts.queue_export("peneliti", {"format": "csv"})["id"])
+    with ArticleStore(data_dir / "pantau.sqlite") as store:
+        assert queued in store.queued_export_requests()
+        assert store.claim_export_request(queued)
+        assert not store.claim_export_request(queued)  # the second process
+        assert queued not in store.queued_export_requests()
+        assert run_export_request(settings, queued) is None
+        assert not (data_dir / "exports" / f"request-{queued}").exists()
+        # The claiming process died two hours ago: the request is waiting again.
+        store._db.execute(
+            "UPDATE export_requests SET started_at = '2000-01-01T00:00:00+00:00' WHERE id = ?",
+            (queued,),
+        )
+        assert queued in store.queued_export_requests()
+    result = run_export_request(settings, queued)
+    assert result is not None and (result.out / "README.md").is_file()
+    with ArticleStore(data_dir / "pantau.sqlite") as store:
+        request = store.export_request(queued)
+        assert request is not None and request["status"] == "done"
+        assert not store.claim_export_request(queued)  # finished: nobody makes it again

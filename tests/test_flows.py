@@ -312,11 +312,12 @@ def test_retag_after_a_model_update_changes_every_tag_and_nothing_else(
 
 
 def test_deployments_carry_the_cron_and_time_zone(tmp_path: Path) -> None:
+    from flows.export import EXPORT_DEPLOYMENT
     from flows.schedule import DIGEST_DEPLOYMENT, INGEST_DEPLOYMENT, deployments
 
     settings = Settings(data_dir=tmp_path / "data")
     by_name = {d.name: d for d in deployments(settings)}
-    assert set(by_name) == {INGEST_DEPLOYMENT, DIGEST_DEPLOYMENT}
+    assert set(by_name) == {INGEST_DEPLOYMENT, DIGEST_DEPLOYMENT, EXPORT_DEPLOYMENT}
     crons = {
         name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules]
         for name, d in by_name.items()
@@ -324,19 +325,25 @@ def test_deployments_carry_the_cron_and_time_zone(tmp_path: Path) -> None:
     assert crons == {
         INGEST_DEPLOYMENT: [("0 * * * *", "Asia/Jakarta")],
         DIGEST_DEPLOYMENT: [("0 7 * * 1", "Asia/Jakarta")],
+        EXPORT_DEPLOYMENT: [("*/10 * * * *", "Asia/Jakarta")],
     }
     # Overlapping runs: a long ingest cancels the next one, a late digest waits its turn.
     limits = {
         name: (d.concurrency_limit, d.concurrency_options.collision_strategy.value)
         for name, d in by_name.items()
     }
-    assert limits == {INGEST_DEPLOYMENT: (1, "CANCEL_NEW"), DIGEST_DEPLOYMENT: (1, "ENQUEUE")}
+    assert limits == {
+        INGEST_DEPLOYMENT: (1, "CANCEL_NEW"),
+        DIGEST_DEPLOYMENT: (1, "ENQUEUE"),
+        EXPORT_DEPLOYMENT: (1, "CANCEL_NEW"),
+    }
     # No settings in the parameters: Prefect stores and shows them, the settings hold secrets.
     assert by_name[INGEST_DEPLOYMENT].parameters == {"kind": "scheduled"}
     assert by_name[DIGEST_DEPLOYMENT].parameters == {}
-    # Both deployments run the real flows.
+    # The deployments run the real flows.
     assert by_name[INGEST_DEPLOYMENT].entrypoint.endswith("flows/pipeline.py:ingest_flow")
     assert by_name[DIGEST_DEPLOYMENT].entrypoint.endswith("flows/pipeline.py:digest_flow")
+    assert by_name[EXPORT_DEPLOYMENT].entrypoint.endswith("flows/export.py:export_flow")
 
 
 def test_a_crawl_that_times_out_is_retried_then_recorded_as_failed(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ class ExportRequestOut(BaseModel):
     id: int
     username: str
     created_at: str
-    status: str = Field(description="queued, done or failed.")
+    status: str = Field(description="queued, running, done or failed.")
     finished_at: str | None = None
     error: str | None = None
     download: str | None = Field(
@@ -917,7 +917,7 @@ def create_app(settings: Settings) -> FastAPI:
             **ERRORS,
             200: {"content": {"application/zip": {}}, "description": "The export as a zip"},
             404: {"model": Problem, "description": "No such request (or another's)"},
-            409: {"model": Problem, "description": "Not finished: queued or failed"},
+            409: {"model": Problem, "description": "Not finished: queued, running or failed"},
             410: {"model": Problem, "description": "Its files were removed"},
         },
     )

@@ -72,13 +72,18 @@ def search_ids(settings: Settings, query: str) -> list[str]:
         index.close()
 
 
-def run_export_request(settings: Settings, request_id: int) -> ExportResult:
+def run_export_request(settings: Settings, request_id: int) -> ExportResult | None:
     """Make the export a request asks for, masked, and record the outcome on the request
-    (status done with its folder, or failed with the reason)."""
+    (status done with its folder, or failed with the reason). None when another process
+    is making it (the web app's background task and the scheduled flow both look for
+    queued requests) or it is already finished."""
     with ArticleStore(settings.store_path) as store:
         request = store.export_request(request_id)
         if request is None:
             raise ExportRequestError(f"no export request {request_id}")
+        if not store.claim_export_request(request_id):
+            log.info("export request %s: taken by another run or finished", request_id)
+            return None
         out = request_folder(settings, request_id)
         try:
             body = request["request"]
@@ -140,7 +145,7 @@ def export_for_download(
 ) -> Path:
     """The folder of a finished export request that this account may download: an admin
     any, a researcher only their own (another's is answered as unknown) and only a masked
-    one. Raises DownloadRefused: 404 unknown, 409 not finished (queued or failed), 403 not
+    one. Raises DownloadRefused: 404 unknown, 409 not finished (queued, running or failed), 403 not
     masked for a researcher, 410 its folder is gone."""
     # An id SQLite cannot hold is no request either (not a server error).
     request = store.export_request(request_id) if 0 < request_id < 2**63 else None

@@ -3,6 +3,7 @@ against a local mirror of Jambi Ekspres (Disway layout) holding click-id article
 delays off (no download delay, no AutoThrottle; robots.txt still read, 2 requests per domain).
 
     nice -n 10 .venv/bin/python bench/crawl_throughput.py [--pages 10000] [--no-baseline]
+        [--write-batch 1 --write-batch 100]   # crawls with these crawl.write_batch values
 
 Baseline, in the same run against the same mirror: a bare Scrapy spider with Pantau's Scrapy
 settings (same downloader, robots.txt, 2 requests per domain) that fetches the listing and
@@ -214,10 +215,69 @@ def report_line(name: str, pages: int, elapsed: float, wall: float, cpu: float, 
     )
 
 
+def pantau_run(
+    base_url: str, count: int, server_pid: int, write_batch: int | None, bare: dict[str, Any] | None
+) -> tuple[str, float]:
+    """One measured `pantau crawl` of the mirror; (its write_batch, crawl pages/s)."""
+    batch_name = str(write_batch) if write_batch else "default"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "pantau.toml"
+        config.write_text(
+            "[crawl]\ndownload_delay = 0\nautothrottle = false\nconcurrent_per_domain = 2\n"
+            f"max_pages = {count * 2}\nmax_listing_pages = {count // LISTING_SIZE + 2}\n"
+            + (f"write_batch = {write_batch}\n" if write_batch else "")
+            + f'[[sources]]\nname = "mirror"\nlabel = "Mirror"\nspider = "disway"\n'
+            f'url = "{base_url}"\ncategories = ["kriminal"]\n',
+            encoding="utf-8",
+        )
+        env = {**os.environ, "PANTAU_DATA_DIR": str(Path(tmp) / "data")}
+        env["PANTAU_CONFIG"] = str(config)
+        server_cpu = cpu_seconds(server_pid)
+        marks_path = Path(tmp) / "cpu.json"
+        stdout, wall, cpu, rss = run_child(
+            [sys.executable, __file__, "--pantau-child", str(marks_path)], env
+        )
+        marks = json.loads(marks_path.read_text())
+        mirror_ms = 1000 * (cpu_seconds(server_pid) - server_cpu)
+        report = json.loads(
+            sorted((Path(tmp) / "data" / "reports").glob("crawl-*.json"))[-1].read_text()
+        )[0]
+    fetched = report["pages_fetched"]
+    name = f"pantau crawl (write_batch {batch_name})"
+    print(stdout.strip())
+    print(
+        report_line(name, fetched, report["elapsed_s"], wall, cpu, rss)
+        + f"; mirror CPU {mirror_ms / fetched:.2f} ms/page; {report['new']} articles stored"
+    )
+    print(
+        f"{name} with its story worker: peak RSS {PEAK_TREE_RSS['last']:.0f} MB "
+        "(sampled every 0.1 s, the two processes together)"
+    )
+    crawl_cpu = marks["cpu_close"] - marks["cpu_start"]
+    print(
+        f"{name}, spider start to close: crawler CPU {crawl_cpu:.1f} s = "
+        f"{1000 * crawl_cpu / fetched:.2f} ms/page (one core: at most "
+        f"{fetched / crawl_cpu:.0f} pages/s on an idle machine)"
+    )
+    rate = fetched / report["elapsed_s"]
+    if bare is not None:
+        ratio = rate / (bare["pages"] / bare["elapsed_s"])
+        print(f"{name} / bare Scrapy (crawl pages/s): {ratio:.2f}")
+    print(f"load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return batch_name, rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=10000)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--write-batch",
+        type=int,
+        action="append",
+        help="crawl.write_batch of a measured crawl, repeatable (1: a commit per page and "
+        "per article, as before batching); default: one crawl with Pantau's default",
+    )
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # the baseline's child
     parser.add_argument("--pantau-child", help=argparse.SUPPRESS)  # the measured crawl
     args = parser.parse_args()
@@ -234,6 +294,7 @@ def main() -> None:
     base_url, count = ready.get(timeout=600)
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bare: dict[str, Any] = {}
     if not args.no_baseline:
         server_cpu = cpu_seconds(server.pid)
         stdout, wall, cpu, rss = run_child(
@@ -245,47 +306,18 @@ def main() -> None:
             report_line("baseline, bare Scrapy", bare["pages"], bare["elapsed_s"], wall, cpu, rss)
             + f"; mirror CPU {mirror_ms:.2f} ms/page"
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "pantau.toml"
-        config.write_text(
-            "[crawl]\ndownload_delay = 0\nautothrottle = false\nconcurrent_per_domain = 2\n"
-            f"max_pages = {count * 2}\nmax_listing_pages = {count // LISTING_SIZE + 2}\n"
-            f'[[sources]]\nname = "mirror"\nlabel = "Mirror"\nspider = "disway"\n'
-            f'url = "{base_url}"\ncategories = ["kriminal"]\n',
-            encoding="utf-8",
-        )
-        env = {**os.environ, "PANTAU_DATA_DIR": str(Path(tmp) / "data")}
-        env["PANTAU_CONFIG"] = str(config)
-        server_cpu = cpu_seconds(server.pid)
-        marks_path = Path(tmp) / "cpu.json"
-        stdout, wall, cpu, rss = run_child(
-            [sys.executable, __file__, "--pantau-child", str(marks_path)], env
-        )
-        marks = json.loads(marks_path.read_text())
-        mirror_ms = 1000 * (cpu_seconds(server.pid) - server_cpu)
-        report = json.loads(
-            sorted((Path(tmp) / "data" / "reports").glob("crawl-*.json"))[-1].read_text()
-        )[0]
+    results = [
+        pantau_run(base_url, count, server.pid, batch, bare or None)
+        for batch in (args.write_batch or [None])
+    ]
     server.terminate()
-    fetched = report["pages_fetched"]
-    print(stdout.strip())
-    print(
-        report_line("pantau crawl", fetched, report["elapsed_s"], wall, cpu, rss)
-        + f"; mirror CPU {mirror_ms / fetched:.2f} ms/page; {report['new']} articles stored"
-    )
-    print(
-        f"pantau crawl with its story worker: peak RSS {PEAK_TREE_RSS['last']:.0f} MB "
-        "(sampled every 0.1 s, the two processes together)"
-    )
-    crawl_cpu = marks["cpu_close"] - marks["cpu_start"]
-    print(
-        f"pantau crawl, spider start to close: crawler CPU {crawl_cpu:.1f} s = "
-        f"{1000 * crawl_cpu / fetched:.2f} ms/page (one core: at most "
-        f"{fetched / crawl_cpu:.0f} pages/s on an idle machine)"
-    )
-    if not args.no_baseline:
-        ratio = (fetched / report["elapsed_s"]) / (bare["pages"] / bare["elapsed_s"])
-        print(f"pantau crawl / bare Scrapy (crawl pages/s): {ratio:.2f}")
+    if len(results) > 1:
+        first, *rest = results
+        for other in rest:
+            print(
+                f"pages/s write_batch {other[0]} / write_batch {first[0]}: "
+                f"{other[1] / first[1]:.2f}"
+            )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

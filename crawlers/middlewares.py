@@ -12,12 +12,16 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from pantau.store import ArticleStore
+from crawlers import store_writer
 
 
 class PageArchiveMiddleware:
+    """Keeps the raw HTML of article pages; the writes go into the crawl's batches
+    (crawlers.store_writer), committed with the articles."""
+
     def __init__(self, store_path: Path | None, crawler: Crawler) -> None:
-        self.store = ArticleStore(store_path) if store_path else None
+        self.store_path = store_path
+        self.writer = store_writer.acquire(store_path, crawler) if store_path else None
         self.crawler = crawler
 
     @classmethod
@@ -28,18 +32,19 @@ class PageArchiveMiddleware:
         return middleware
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if self.store is not None and request.meta.get("archive"):
+        if self.writer is not None and request.meta.get("archive"):
             headers = {
                 key.decode("latin-1"): b", ".join(values).decode("latin-1")
                 for key, values in response.headers.items()
             }
             source = self.crawler.spider.name if self.crawler.spider else "?"
-            self.store.save_page(response.url, source, response.status, headers, response.body)
+            self.writer.save_page(response.url, source, response.status, headers, response.body)
         return response
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        if self.writer is not None and self.store_path is not None:
+            self.writer = None
+            store_writer.release(self.store_path)
 
 
 class RetryBackoffMiddleware:

@@ -12,7 +12,8 @@ from typing import IO, Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawlers import stories, story_worker
+from crawlers import store_writer, stories, story_worker
+from crawlers.store_writer import StoreWriter
 from crawlers.stories import StoryIndex
 from crawlers.story_worker import StoryWorker
 from pantau.models import ExtractedArticle
@@ -53,6 +54,8 @@ class ArticleStorePipeline:
     def __init__(self, store_path: Path | None, crawler: Crawler) -> None:
         self.store_path = store_path
         self.crawler = crawler
+        self.writer: StoreWriter | None = None
+        # The writer's connection, open until its last user closes (after the last batch).
         self.store: ArticleStore | None = None
 
     @classmethod
@@ -63,7 +66,9 @@ class ArticleStorePipeline:
     def open_spider(self) -> None:
         if self.store_path is None:
             return
-        self.store = ArticleStore(self.store_path)
+        self.writer = store_writer.acquire(self.store_path, self.crawler)
+        self.writer.start_timer()
+        self.store = self.writer.store
         key = str(self.store_path)
         worker, users = _WORKERS.get(key) or (
             StoryWorker(self.store_path, *_story_settings(self.crawler)),
@@ -72,9 +77,10 @@ class ArticleStorePipeline:
         _WORKERS[key] = (worker, users + 1)
 
     def close_spider(self) -> None:
-        if self.store is None:
+        if self.writer is None or self.store_path is None:
             return
-        self.store.close()
+        self.writer = None
+        store_writer.release(self.store_path)  # commits what is pending
         key = str(self.store_path)
         worker, users = _WORKERS.pop(key)
         if users > 1:
@@ -86,16 +92,20 @@ class ArticleStorePipeline:
         if not item.text.strip():
             self._count("empty")
             raise DropItem(f"no article text at {item.url}")
-        if self.store is None:  # --output: JsonlPipeline writes it
-            return item
-        outcome = self.store.upsert_article(item)
+        if self.writer is not None:
+            # Stored with the next batch; counted (new, updated, …) once committed.
+            self.writer.upsert_article(item, self._stored)
+        return item  # --output: JsonlPipeline writes it
+
+    def _stored(self, item: ExtractedArticle, outcome: UpsertOutcome) -> None:
         self._count(outcome.value)
         if outcome is UpsertOutcome.DUPLICATE:
-            raise DropItem(f"same text as a stored article: {item.url}")
-        if outcome is UpsertOutcome.UPDATED:
+            log.info("same text as a stored article, not stored again: %s", item.url)
+        elif outcome is UpsertOutcome.UPDATED and self.store is not None:
+            # Rare (a corrected article): re-clustered here, at once, in a transaction of
+            # its own after the batch's.
             index = story_index(str(self.store_path), self.crawler, self.store)
             story_worker.assign(index, self.store, item.id, item)
-        return item
 
     def _count(self, outcome: str) -> None:
         assert self.crawler.stats is not None

@@ -71,6 +71,8 @@ def scrapy_settings(settings: Settings, output: Path | None = None) -> ScrapySet
         "PANTAU_MAX_RETRY_AFTER": crawl.max_retry_after,
         "PANTAU_STORY_THRESHOLD": crawl.story_threshold,
         "PANTAU_STORY_WINDOW_DAYS": crawl.story_window_days,
+        "PANTAU_WRITE_BATCH": crawl.write_batch,
+        "PANTAU_WRITE_BATCH_S": crawl.write_batch_s,
     }
     if output is None:
         values["PANTAU_STORE_PATH"] = str(settings.store_path)
@@ -122,6 +124,7 @@ def run_crawl(
             max_listing_pages=settings.crawl.max_listing_pages,
             since=since,
             error_budget=settings.crawl.error_budget,
+            max_article_pages=settings.crawl.max_article_pages,
         )
         crawlers.append((source, crawler))
         log.info("crawling %s (%s) with the %s spider", source.name, source.url, source.spider)

@@ -36,6 +36,8 @@ class Crawl:
         self.lost: set[str] = set()
         self.accented: dict[str, str] = {}
         self.fallback_title = ""
+        # A two-page article redesigned on both pages (its pagination kept).
+        self.multipage_fallback: DemoArticle | None = None
         self.result: Any = None
 
     def fault(self, key: SiteKey, article_id: int, fault: Fault, lost: bool) -> DemoArticle:
@@ -71,6 +73,9 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Any:
     run.fault(je, 715626, Fault(truncate=True), lost=True)
     run.accent(run.fault(je, 715623, Fault(charset="iso-8859-1"), lost=False))
     run.fallback_title = run.fault(je, 715611, Fault(layout_change=True), lost=False).title
+    multipage = run.fault(je, 715661, Fault(layout_change=True), lost=False)
+    run.sites[je].faults[_path(multipage) + "/15"] = Fault(layout_change=True)
+    run.multipage_fallback = multipage
     redirect = _article(run.sites[je], 715607)
     run.fault(je, 715607, Fault(status=302, location=_path(redirect)), lost=True)
     run.fault(je, 715604, Fault(status=404), lost=True)
@@ -158,7 +163,7 @@ def test_a_changed_layout_falls_back_to_the_generic_extractor_with_a_warning(
     crawl: Crawl,
 ) -> None:
     report = _report(crawl)["jambiekspres"]
-    assert report["layout_fallbacks"] == 1
+    assert report["layout_fallbacks"] == 3  # a one-page article, and both pages of another
     assert "read with the generic extractor" in crawl.result.stderr
     assert "read with the generic extractor" in crawl.result.stdout
     db = sqlite3.connect(crawl.data_dir / "pantau.sqlite")
@@ -167,6 +172,15 @@ def test_a_changed_layout_falls_back_to_the_generic_extractor_with_a_warning(
     ).fetchone()
     expected = next(a for a in crawl.good if a.title == crawl.fallback_title).published
     assert published == expected.isoformat()
+    # The redesigned multi-page article is stitched through the site's pagination.
+    multipage = crawl.multipage_fallback
+    assert multipage is not None and multipage.page_count == 2
+    text, pages = db.execute(
+        "SELECT text, pages FROM articles WHERE title = ?", (multipage.title,)
+    ).fetchone()
+    assert pages == 2
+    assert text.split("\n\n")[1:] == multipage.paragraphs[1:]
+    assert multipage.paragraphs[0] in text.split("\n\n")[0]
 
 
 def test_a_failing_site_is_stopped_by_its_error_budget_without_stopping_the_others(

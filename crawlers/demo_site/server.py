@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
 from functools import cache
@@ -28,27 +28,36 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-SiteKey = Literal["jambiekspres", "tribunjambi", "antarajambi"]
+# "beritajambi" is a site in no layout Pantau knows (WordPress-like: `/2026/11/slug/`,
+# pages `/2/`, rel="next", "Halaman 2" links; no RSS, its sitemap only named in
+# robots.txt), for the generic spider. It is not one of `pantau demo`'s sites (SITE_KEYS);
+# it serves the Jambi Ekspres articles.
+SiteKey = Literal["jambiekspres", "tribunjambi", "antarajambi", "beritajambi"]
 SITE_KEYS: tuple[SiteKey, ...] = ("jambiekspres", "tribunjambi", "antarajambi")
 SITE_LABELS: dict[SiteKey, str] = {
     "jambiekspres": "Jambi Ekspres",
     "tribunjambi": "Tribun Jambi",
     "antarajambi": "Antara Jambi",
+    "beritajambi": "Berita Jambi",
 }
 SITE_SPIDERS: dict[SiteKey, str] = {
     "jambiekspres": "disway",
     "tribunjambi": "tribun",
     "antarajambi": "antara",
+    "beritajambi": "generic",
 }
 LAYOUTS: dict[SiteKey, str] = {
     "jambiekspres": "disway",
     "tribunjambi": "tribun",
     "antarajambi": "antara",
+    "beritajambi": "generic",
 }
+GENERIC_SITEMAP = "/peta-situs/berita-terbaru.xml"  # named only in beritajambi's robots.txt
 ROBOTS: dict[SiteKey, str] = {
     "jambiekspres": "User-agent: *\nDisallow: /search/\n",
     "tribunjambi": "User-agent: *\nDisallow: /search\nDisallow: /tag/\nDisallow: /topic/\n",
     "antarajambi": "User-agent: *\nDisallow: /cari\n",
+    "beritajambi": "User-agent: *\nDisallow: /cari/\n\nSitemap: {base}" + GENERIC_SITEMAP + "\n",
 }
 DAYS_ID = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 MONTHS_ID = [
@@ -83,6 +92,8 @@ class DemoArticle:
             return f"{self.category}/read/{self.id}/{self.slug}"
         if self.site == "tribunjambi":
             return f"{self.published:%Y/%m/%d}/{self.slug}"
+        if self.site == "beritajambi":
+            return f"{self.published:%Y/%m}/{self.slug}"
         return f"berita/{self.id}/{self.slug}"
 
     @property
@@ -102,6 +113,8 @@ class DemoArticle:
             return self.url
         if self.site == "jambiekspres":
             return f"{self.url}/{DISWAY_PAGE_STEP * (number - 1)}"
+        if self.site == "beritajambi":
+            return f"{self.url}/{number}/"
         return f"{self.url}?page={number}"
 
     def page_paragraphs(self, number: int) -> list[str]:
@@ -271,7 +284,13 @@ class DemoSite:
         self._in_flight_lock = threading.Lock()
         self._server = _MirrorServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
-        self.articles = load_articles(key) if articles is None else articles
+        if articles is None:
+            articles = (
+                [replace(a, site=key) for a in load_articles("jambiekspres")]
+                if key == "beritajambi"
+                else load_articles(key)
+            )
+        self.articles = articles
         for article in self.articles:
             article.base = self.base_url
         # Path → article, so a mirror of thousands of articles answers in constant time.
@@ -350,8 +369,15 @@ class DemoSite:
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if path == "/robots.txt":
-            return Response(200, ROBOTS[self.key].encode(), "text/plain; charset=utf-8")
-        if path in ("/rss", "/rss/terkini.xml"):
+            robots = ROBOTS[self.key].replace("{base}", self.base_url)
+            return Response(200, robots.encode(), "text/plain; charset=utf-8")
+        if self.key == "beritajambi":
+            if path == GENERIC_SITEMAP:
+                return self._xml("sitemap_news.xml", items=self.articles)
+            head, _, suffix = path.rpartition("/")
+            if head in self._by_path and suffix.isdigit():
+                return self._article(self._by_path[head], suffix)
+        elif path in ("/rss", "/rss/terkini.xml"):
             return self._feed()
         if path == "/sitemap_news.xml" and self.key == "tribunjambi":
             return self._xml("sitemap_news.xml", items=self.articles)

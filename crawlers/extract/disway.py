@@ -35,12 +35,6 @@ def extract(html: str, url: str) -> PageExtract:
         raise LayoutMismatch("no div.post.text-black-1 with h1.text-black")
     raw_date = first(post, "div.post-info span.date::text")
     published = parse_date(raw_date) or parse_date(first(page, "meta[name=pubdate]::attr(content)"))
-    base = article_url(url)
-    pages: list[str] = []
-    for href in page.css("ul.pagination li a::attr(href)").getall():
-        absolute = canonicalize_url(urljoin(url, href))
-        if absolute not in pages and article_url(absolute) == base and absolute != base:
-            pages.append(absolute)
     return PageExtract(
         title=title,
         paragraphs=paragraphs_of(body),
@@ -51,8 +45,21 @@ def extract(html: str, url: str) -> PageExtract:
         editor=first(post, "div#editor strong::text"),
         category=first(page, "ul.breadcrumb a[href*='/kategori/']::text"),
         tags=[t.strip() for t in post.css("div.news-tags a::text").getall() if t.strip()],
-        next_pages=pages,
+        next_pages=page_links(page, url),
     )
+
+
+def page_links(page: Selector, url: str) -> list[str]:
+    """The other pages of the article (`/read/<id>/<slug>/15`, `/30`, …) named by the
+    page's pagination, in order; they stay in place when the article body's markup
+    changes."""
+    base = article_url(url)
+    pages: list[str] = []
+    for href in page.css("ul.pagination li a::attr(href)").getall():
+        absolute = canonicalize_url(urljoin(url, href))
+        if absolute not in pages and article_url(absolute) == base and absolute != base:
+            pages.append(absolute)
+    return pages
 
 
 def listing_links(html: str) -> list[str]:

@@ -15,9 +15,10 @@ from parsel import Selector
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawlers.extract import generic
+from crawlers.extract import generic, pagination
 from crawlers.extract.common import LayoutMismatch, PageExtract, canonicalize_url, page_text
 from pantau.config import SourceConfig
 from pantau.models import ExtractedArticle
@@ -36,6 +37,11 @@ class NewsSpider(scrapy.Spider):
     extractor: Extractor
     # Listing pages are walked until one holds only known articles, or this many pages.
     max_listing_pages = 5
+    # Pages of one article read and stitched at most (crawl.max_article_pages).
+    max_article_pages = 20
+    # Whether pagination is looked for on every article page (the generic spider), not only
+    # when the site's selectors fail (site extractors name their article's pages).
+    detects_pagination = False
 
     def __init__(
         self,
@@ -44,6 +50,7 @@ class NewsSpider(scrapy.Spider):
         max_listing_pages: int | None = None,
         since: date | None = None,
         error_budget: int = 20,
+        max_article_pages: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=source.name, **kwargs)
@@ -56,6 +63,8 @@ class NewsSpider(scrapy.Spider):
         if since is not None:
             self.max_listing_pages = max(self.max_listing_pages, BACKFILL_LISTING_PAGES)
         self.error_budget = error_budget
+        if max_article_pages is not None:
+            self.max_article_pages = max_article_pages
         self.budget_spent = False
         # Reason → count, for the crawl report.
         self.failures: dict[str, int] = {}
@@ -118,6 +127,28 @@ class NewsSpider(scrapy.Spider):
         links = feed.xpath("//item/link/text() | //urlset/url/loc/text()").getall()
         yield from self.follow_listing(response, [link.strip() for link in links], None, 0)
 
+    def robots_sitemaps_request(self) -> scrapy.Request:
+        """robots.txt read for its `Sitemap:` lines (sitemaps at addresses nobody would
+        guess). Scrapy's robots.txt middleware reads the rules; this is a second fetch of
+        the same small file. A site without robots.txt is not a failure."""
+        return scrapy.Request(
+            f"{self.base_url}/robots.txt", self.parse_robots, errback=self.on_probe_error
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            if self.wants_sitemap(url):
+                # Scrapy's duplicate filter drops a sitemap requested already.
+                yield scrapy.Request(url, self.parse_feed, errback=self.on_error)
+
+    def wants_sitemap(self, url: str) -> bool:
+        """Whether a sitemap named in robots.txt is worth reading (all, by default)."""
+        return True
+
+    def on_probe_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        log.debug("nothing at %s", request.url if request is not None else "?")
+
     # -- articles ------------------------------------------------------------------------
 
     def article_request(self, url: str) -> scrapy.Request:
@@ -133,21 +164,28 @@ class NewsSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def extract_page(self, response: Response) -> PageExtract | None:
+    def extract_page(self, response: Response, root: str) -> PageExtract | None:
         """The site extractor's reading of the page; the generic extractor's, with a
         warning, when the site's selectors no longer match (a redesign); None (a recorded
-        failure) when neither finds an article."""
+        failure) when neither finds an article. `root` is the article's first page: the
+        further pages found on this page are pages of that article."""
         html = page_text(response.body, response.text)
         try:
-            return self.extractor(html, response.url)
+            page = self.extractor(html, response.url)
         except LayoutMismatch as exc:
             site_error = exc
+        else:
+            if self.detects_pagination:
+                page.next_pages = self.page_links(Selector(text=html), response.url, root)
+            return page
         try:
             page = generic.extract(html, response.url)
         except LayoutMismatch:
             self.layout_mismatches += 1
             self.record_failure(f"layout not recognised ({site_error})", response.url)
             return None
+        # The site's own pagination links usually survive a redesign of the article body.
+        page.next_pages = self.page_links(Selector(text=html), response.url, root)
         self.layout_fallbacks += 1
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("pantau/layout_fallback")
@@ -159,24 +197,72 @@ class NewsSpider(scrapy.Spider):
         )
         return page
 
+    def page_links(self, page: Selector, url: str, root: str) -> list[str]:
+        """Further pages of the article at `root` linked from this page, in page order:
+        what any site shows (rel="next", "?page=2", "/2/", "Halaman 2"); a site spider
+        adds the pagination it knows. Used by the generic spider on every page, and by a
+        site spider whose selectors no longer match."""
+        return pagination.further_pages(page, url, root)
+
     def parse_article(
-        self, response: Response, parts: list[PageExtract] | None = None
+        self,
+        response: Response,
+        parts: list[PageExtract] | None = None,
+        root: str | None = None,
+        pending: list[str] | None = None,
+        seen: set[str] | None = None,
     ) -> Iterator[scrapy.Request | ExtractedArticle]:
-        page = self.extract_page(response)
-        if page is None:
-            return
-        self.pages_parsed += 1
-        collected = [*(parts or []), page]
-        # The first page lists every further page; fetch them one after the other so the
-        # text is stitched in order.
-        further_pages = collected[0].next_pages
-        fetched = len(collected) - 1
-        if fetched < len(further_pages):
+        """One page of an article; its further pages are fetched one after the other, in
+        page order, and the text stitched in that order. `seen` (the pages read so far, and
+        the URLs that led to them) stops loops: a page redirected to one already read, or
+        pages linking back; at most `max_article_pages` pages are read."""
+        here = canonicalize_url(response.url)
+        if parts and seen is not None and here in seen:
+            # Redirected to a page already read (a site sending out-of-range pages back to
+            # page 1): nothing new here.
+            log.debug("%s: page %s read already", self.source.name, response.url)
+            collected = parts
+        else:
+            root = root or here
+            page = self.extract_page(response, root)
+            if page is None:
+                return
+            self.pages_parsed += 1
+            collected = [*(parts or []), page]
+        root = root or here
+        seen = {*(seen or ()), here}
+        if response.request is not None:  # the URL asked for, before any redirect
+            seen.add(canonicalize_url(response.request.url))
+        # Pages named by this page and not read or requested yet, in page order.
+        queue = list(pending or [])
+        queued = {canonicalize_url(link) for link in queue}
+        for link in collected[-1].next_pages:
+            key = canonicalize_url(link)
+            if key not in seen and key not in queued:
+                queue.append(link)
+                queued.add(key)
+        queue.sort(key=lambda link: pagination.page_number(link, root) or 0)
+        if queue and len(collected) >= self.max_article_pages:
+            log.warning(
+                "%s: %s has more than %d pages; stored the first %d",
+                self.source.name,
+                root,
+                self.max_article_pages,
+                self.max_article_pages,
+            )
+            queue = []
+        if queue:
+            next_url, *rest = queue
             yield scrapy.Request(
-                further_pages[fetched],
+                next_url,
                 callback=self.parse_article,
                 errback=self.on_error,
-                cb_kwargs={"parts": collected},
+                cb_kwargs={
+                    "parts": collected,
+                    "root": root,
+                    "pending": rest,
+                    "seen": seen,
+                },
                 meta={"archive": True},
                 dont_filter=True,
             )

@@ -27,6 +27,11 @@ class DiswaySpider(NewsSpider):
                 errback=self.on_error,
             )
 
+    def page_links(self, page: Selector, url: str, root: str) -> list[str]:
+        # Disway's own page links first (they name every page); then any other pagination.
+        known = disway.page_links(page, url)
+        return known + [u for u in super().page_links(page, url, root) if u not in known]
+
     def parse_listing(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
         next_url = Selector(text=response.text).css("ul.pagination a::attr(href)").get()
         yield from self.follow_listing(

@@ -1,6 +1,8 @@
 """Any other news site: its feeds (RSS/Atom advertised on the home page, or at the usual
-addresses) and sitemaps, read with the generic extractor (trafilatura + htmldate). Adding
-such a source is configuration: `spider = "generic"` and its URL."""
+addresses) and sitemaps (those named by robots.txt's `Sitemap:` lines, and at the usual
+addresses), read with the generic extractor (trafilatura + htmldate); multi-page articles
+followed through the pagination each page shows. Adding such a source is configuration:
+`spider = "generic"` and its URL."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from urllib.parse import urljoin
 import scrapy
 from parsel import Selector
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from crawlers.extract import generic
 from crawlers.spiders.base import NewsSpider
@@ -27,8 +28,12 @@ class GenericSpider(NewsSpider):
     name = "generic"
     extractor = staticmethod(generic.extract)
 
+    # Multi-page articles are followed wherever a page shows its pagination.
+    detects_pagination = True
+
     def initial_requests(self) -> Iterator[scrapy.Request]:
         yield scrapy.Request(f"{self.base_url}/", callback=self.parse_home, errback=self.on_error)
+        yield self.robots_sitemaps_request()
 
     def parse_home(self, response: Response) -> Iterator[scrapy.Request]:
         self.pages_parsed += 1
@@ -41,10 +46,6 @@ class GenericSpider(NewsSpider):
             yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error)
         for url in probes:
             yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_probe_error)
-
-    def on_probe_error(self, failure: Failure) -> None:
-        request = getattr(failure, "request", None)
-        self.logger.debug("no feed at %s", request.url if request is not None else "?")
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         feed = Selector(text=response.text, type="xml")

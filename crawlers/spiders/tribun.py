@@ -25,6 +25,7 @@ class TribunSpider(NewsSpider):
         yield scrapy.Request(
             f"{self.base_url}/sitemap_news.xml", self.parse_feed, errback=self.on_error
         )
+        yield self.robots_sitemaps_request()
         today = datetime.now(DEFAULT_ZONE).date()
         # A backfill reads the daily index of every day back to `since`.
         days = (today - self.since).days + 1 if self.since else self.index_days
@@ -40,6 +41,16 @@ class TribunSpider(NewsSpider):
         # The whole article on one page, so nothing needs stitching.
         request = super().article_request(url)
         return request.replace(url=url.split("?")[0] + "?page=all")
+
+    def wants_sitemap(self, url: str) -> bool:
+        # Only news sitemaps (the last days' articles): Tribun's other sitemaps index the
+        # whole archive, which `max_pages` would cut at random.
+        return "news" in url.rsplit("/", 1)[-1]
+
+    def page_links(self, page: Selector, url: str, root: str) -> list[str]:
+        # Articles are fetched whole (`?page=all`): no further pages to stitch, and the
+        # page links of a redesigned page would only repeat the text.
+        return []
 
     def parse_listing(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
         next_url = Selector(text=response.text).css("div.paging a::attr(href)").get()

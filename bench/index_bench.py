@@ -7,16 +7,24 @@ Reads the click-id news CSVs (`../shared/data/news/click-id/*.csv`, or
 $PANTAU_SHARED_DATA_DIR/news/click-id), builds one IndexDocument per article with cheap
 deterministic tags (keyword rules and a rotating region: the benchmark measures the index,
 not the tagger), then for each backend: indexing throughput (docs/s, Pantau's analysis
-included, batches of 500) and search latency p50/p95 over 50 fixed queries with facets
+included, upserts of 8,000 documents, which Elasticsearch sends as pipelined bulk
+requests of 2,000) and search latency p50/p95 over 50 fixed queries with facets
 (3 rounds after a warm-up). `--scale N` resamples the corpus to N documents (new ids and
 dates) to see how latency grows; `--growth 20000,50000,100000,200000` grows one embedded
 index step by step and measures search and size at each step. Elasticsearch is a local
-single node (512 MB heap, TLS and a password) started by index/elastic_server.py.
+single node (512 MB heap, TLS and a password) started by index/elastic_server.py; before
+it is measured it indexes `--es-warmup` documents into a throwaway index (a fresh JVM
+spends its first minute compiling: a running cluster is warm), reported as `warmup`.
 
 The machine is shared, so next to wall-clock numbers the report gives this process's CPU
-time (docs per CPU second, CPU ms per query) and the load average: wall numbers are only
-comparable between runs made under similar load, CPU numbers much more so (for
-Elasticsearch they leave out the server's own CPU).
+time (docs per CPU second, CPU ms per query; with the analysis workers' CPU added, see
+`index.analysis_pool`) and the load average: wall numbers are only comparable between runs
+made under similar load, CPU numbers much more so (for Elasticsearch they leave out the
+server's own CPU, which is reported apart as `server_cpu_s`).
+
+    PANTAU_ANALYSIS_WORKERS=0 .venv/bin/python bench/index_bench.py   # analysis in-process
+    .venv/bin/python bench/index_bench.py --elastic-only --bulk-sizes 500,1000,2000,500,1000,2000
+    .venv/bin/python bench/index_bench.py --batch 500 --bulk-size 500 --no-bulk-load  # as before
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,8 +47,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 csv.field_size_limit(10_000_000)
 
+from index import analysis_pool  # noqa: E402
 from index.base import IndexDocument, SearchIndex, SearchRequest, region_ancestry  # noqa: E402
-from index.elastic import ElasticIndex  # noqa: E402
+from index.elastic import BULK_SIZE, ElasticIndex  # noqa: E402
 from index.elastic_server import start  # noqa: E402
 from index.embedded import EmbeddedIndex  # noqa: E402
 from pantau.models import ModelInfo, Region, TaggedArticle  # noqa: E402
@@ -193,24 +203,72 @@ def corpus(directory: Path, size: int) -> list[IndexDocument]:
     return documents
 
 
-def bench_index(index: SearchIndex, documents: list[IndexDocument], batch: int) -> dict[str, float]:
-    started, cpu = time.perf_counter(), time.process_time()
-    for first in range(0, len(documents), batch):
-        index.upsert(documents[first : first + batch])
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (/proc), e.g. an analysis worker."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(group: int) -> float:
+    """CPU seconds of every live process in a process group (the Elasticsearch launcher
+    and its server JVM: the server is started in a session of its own)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def client_cpu_s() -> float:
+    """This process's CPU time plus its analysis workers' (alive, so not in os.times())."""
+    pool = analysis_pool._pool
+    workers = list(getattr(pool, "_processes", None) or {}) if pool is not None else []
+    return time.process_time() + sum(process_cpu_s(pid) for pid in workers)
+
+
+def bench_index(
+    index: SearchIndex,
+    documents: list[IndexDocument],
+    batch: int,
+    server_pid: int | None = None,
+    bulk_load: bool = True,
+) -> dict[str, float]:
+    started, cpu = time.perf_counter(), client_cpu_s()
+    server_cpu = group_cpu_s(server_pid) if server_pid else 0.0
     if isinstance(index, ElasticIndex):
-        index.client.indices.refresh(index=index.alias)
-    elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu
-    return {
+        with index.bulk_load() if bulk_load else nullcontext():  # no refreshes until the end
+            for first in range(0, len(documents), batch):
+                index.upsert(documents[first : first + batch])
+    else:
+        for first in range(0, len(documents), batch):
+            index.upsert(documents[first : first + batch])
+    elapsed, cpu_used = time.perf_counter() - started, client_cpu_s() - cpu
+    result: dict[str, float] = {
         "index_docs_per_s": round(len(documents) / elapsed),
         "index_docs_per_cpu_s": round(len(documents) / cpu_used),
+        "analysis_workers": len(getattr(analysis_pool._pool, "_processes", None) or {}),
     }
+    if isinstance(index, ElasticIndex) and not bulk_load:
+        index.client.indices.refresh(index=index.alias)
+        elapsed = time.perf_counter() - started
+        result["index_docs_per_s"] = round(len(documents) / elapsed)
+    if server_pid:
+        result["server_cpu_s"] = round(group_cpu_s(server_pid) - server_cpu, 1)
+    return result
 
 
 def percentile(samples: list[float], share: float) -> float:
     return round(samples[int(len(samples) * share) - 1], 1)
 
 
-def bench_search(index: SearchIndex, rounds: int) -> dict[str, float]:
+def bench_search(index: SearchIndex, rounds: int) -> dict[str, Any]:
     for q in QUERIES:  # warm caches, as a running service has them
         index.search(SearchRequest(q=q, facets=True))
     wall, cpu = [], []
@@ -220,6 +278,9 @@ def bench_search(index: SearchIndex, rounds: int) -> dict[str, float]:
             index.search(SearchRequest(q=q, facets=True))
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - cpu_started) * 1000)
+    slowest = sorted(
+        ((wall[n], QUERIES[n % len(QUERIES)]) for n in range(len(wall))), reverse=True
+    )[:5]
     wall.sort()
     cpu.sort()
     return {
@@ -228,6 +289,7 @@ def bench_search(index: SearchIndex, rounds: int) -> dict[str, float]:
         "max_ms": round(wall[-1], 1),
         "cpu_p50_ms": round(statistics.median(cpu), 1),
         "cpu_p95_ms": percentile(cpu, 0.95),
+        "slowest": [f"{ms:.1f} ms {q!r}" for ms, q in slowest],
     }
 
 
@@ -261,6 +323,54 @@ def growth(rows: list[dict[str, str]], sizes: list[int], batch: int, rounds: int
     return steps
 
 
+def warm_up(
+    server: Any, documents: list[IndexDocument], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Index into a throwaway index first, so the measured load runs on a warm JVM."""
+    elastic = ElasticIndex(
+        server.url,
+        username=server.username,
+        password=server.password,
+        ca_certs=str(server.ca_certs),
+        alias="pantau-warmup",
+        refresh=False,
+        bulk_size=args.bulk_size,
+    )
+    run: dict[str, Any] = {"documents": len(documents), "load_before": load()}
+    run |= bench_index(elastic, documents, args.batch, server.process.pid)
+    elastic.drop()
+    elastic.close()
+    return run
+
+
+def compare_bulk_sizes(
+    server: Any, documents: list[IndexDocument], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Indexing alone with each bulk size (documents per bulk request), one fresh index each,
+    on the same server; the index is dropped after, so each starts from empty."""
+    runs = []
+    for n, bulk_size in enumerate(int(size) for size in args.bulk_sizes.split(",")):
+        elastic = ElasticIndex(
+            server.url,
+            username=server.username,
+            password=server.password,
+            ca_certs=str(server.ca_certs),
+            alias=f"pantau-bulk-{n}",
+            refresh=False,
+            bulk_size=bulk_size,
+        )
+        run: dict[str, Any] = {"bulk_size": bulk_size, "load_before": load()}
+        run |= bench_index(
+            elastic, documents, args.batch, server.process.pid, not args.no_bulk_load
+        )
+        run["count"] = elastic.count()
+        print(json.dumps(run), flush=True)
+        runs.append(run)
+        elastic.drop()
+        elastic.close()
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     shared = Path(
@@ -278,9 +388,27 @@ def main() -> int:
         default=None,
         help="comma-separated sizes: grow one embedded index through them (e.g. 20000,200000)",
     )
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=8000, help="documents per upsert")
+    parser.add_argument(
+        "--es-warmup", type=int, default=5000, help="documents to warm the server up with"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--embedded-only", action="store_true")
+    parser.add_argument("--elastic-only", action="store_true")
+    parser.add_argument(
+        "--no-bulk-load",
+        action="store_true",
+        help="index without ElasticIndex.bulk_load (refreshes every second, as before)",
+    )
+    parser.add_argument(
+        "--bulk-sizes",
+        default=None,
+        help="comma-separated bulk sizes to index with first, each into its own index, "
+        "in the order given (e.g. 500,1000,2000,500,1000,2000); needs --batch ≥ the largest",
+    )
+    parser.add_argument(
+        "--bulk-size", type=int, default=BULK_SIZE, help="documents per Elasticsearch bulk request"
+    )
     args = parser.parse_args()
     if args.growth:
         sizes = sorted(int(n) for n in args.growth.split(","))
@@ -301,16 +429,22 @@ def main() -> int:
         f"Python {platform.python_version()}",
         "load_before": load(),
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = EmbeddedIndex(Path(tmp) / "index.sqlite")
-        results["embedded"] = bench_index(embedded, documents, args.batch)
-        results["embedded"] |= bench_search(embedded, args.rounds)
-        embedded.close()
-        size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("index.sqlite*"))
-        results["embedded"]["size_mb"] = round(size_bytes / 1e6, 1)
+    if not args.elastic_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            embedded = EmbeddedIndex(Path(tmp) / "index.sqlite")
+            results["embedded"] = bench_index(embedded, documents, args.batch)
+            results["embedded"]["load_after_indexing"] = load()
+            results["embedded"] |= bench_search(embedded, args.rounds)
+            embedded.close()
+            size_bytes = sum(p.stat().st_size for p in Path(tmp).glob("index.sqlite*"))
+            results["embedded"]["size_mb"] = round(size_bytes / 1e6, 1)
     if not args.embedded_only:
         server = start(security=True)
         try:
+            if args.es_warmup:
+                results["warmup"] = warm_up(server, documents[: args.es_warmup], args)
+            if args.bulk_sizes:
+                results["bulk_sizes"] = compare_bulk_sizes(server, documents, args)
             elastic = ElasticIndex(
                 server.url,
                 username=server.username,
@@ -318,8 +452,15 @@ def main() -> int:
                 ca_certs=str(server.ca_certs),
                 alias="pantau-bench",
                 refresh=False,  # one refresh at the end, as a bulk load would
+                bulk_size=args.bulk_size,
             )
-            results["elasticsearch"] = bench_index(elastic, documents, args.batch)
+            results["elasticsearch_bulk_size"] = args.bulk_size
+            results["load_before_elasticsearch"] = load()
+            server_group = server.process.pid if server.process else None
+            results["elasticsearch"] = bench_index(
+                elastic, documents, args.batch, server_group, not args.no_bulk_load
+            )
+            results["elasticsearch"]["load_after_indexing"] = load()
             results["elasticsearch"] |= bench_search(elastic, args.rounds)
             stats = elastic.client.indices.stats(index=elastic.alias, metric="store")
             results["elasticsearch"]["size_mb"] = round(

@@ -6,14 +6,16 @@ Layout: documents live in a versioned index (`pantau-articles-v1`) behind an ali
 new index plus an alias swap (`reindex`). Text is indexed as the terms of Pantau's own
 Indonesian analyzer (`nlp.analysis.analyze`, joined by spaces) with the `whitespace`
 analyzer, exactly what the embedded index stores, so stemming, stop words and phrases agree
-on both backends; the original title and text are kept in `_source` for display, and
-snippets come from `index.highlight` as on the embedded index. Where the cluster has the
+on both backends; the original title and text are kept in `_source` for display (the
+analysed terms are indexed but left out of `_source`), and snippets come from
+`index.highlight` as on the embedded index. Where the cluster has the
 built-in `indonesian` analyzer, the original text is also indexed with it (`title.id`,
 `text.id`) for ad-hoc use in Kibana; Pantau's queries never depend on it.
 
 Writes lose nothing: bulk requests are keyed by article id (re-sending is idempotent),
 retried with backoff on 429/5xx and connection errors, failed items are retried alone, and
 items that stay rejected are reported with the server's reason (`RejectedDocuments`).
+A large load runs inside `bulk_load()` (no refreshes until it ends).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import partial
+from itertools import chain
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -39,6 +43,7 @@ from elasticsearch import (
     helpers,
 )
 
+from index.analysis_pool import analyze_fields, iter_analyzed
 from index.base import (
     FacetValue,
     IndexBackendError,
@@ -53,7 +58,6 @@ from index.base import (
 from index.embedded import CATEGORY_LABELS, DATE_FACETS, WIB, week_label
 from index.highlight import highlight, snippet
 from index.query import ParsedQuery, TextClause, parse_query
-from nlp.analysis import analyze
 from nlp.gazetteer import load_gazetteer
 from pantau.models import Region
 
@@ -67,10 +71,17 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 FACET_SIZES = {"relevance": 20, "source": 200, "category": 50, "victim_group": 50}
 REGION_FACET_SIZE = 1000  # every province and kabupaten/kota fits
 MULTI_VALUED = {"category": "categories", "victim_group": "victim_groups", "region": "region_codes"}
-# An upsert is sent as up to this many bulk requests, each analysed while the one before it
-# is in flight (bench/index_bench.py), but none smaller than the minimum (per-request cost).
+# An upsert is sent as up to this many bulk requests, each prepared while the one before it
+# is in flight (bench/index_bench.py), but none smaller than the minimum (per-request cost)
+# nor larger than the bulk size (documents per request; measured in docs/benchmarks.md).
 PIPELINE_CHUNKS = 4
 PIPELINE_MIN_CHUNK = 50
+BULK_SIZE = 2000
+BULK_REFRESH_INTERVAL = "30s"  # during `bulk_load`
+# The analysed fields are indexed, not stored: nothing reads them back (search excludes them
+# from hits, highlights come from the original text), and storing each text twice costs
+# `_source` compression and disk on every write. `reindex` analyses them again.
+ANALYSED_FIELDS = ("title_terms", "text_terms")
 
 
 class IndexUnavailable(IndexBackendError):
@@ -88,14 +99,18 @@ def mappings(indonesian: bool = False) -> dict[str, Any]:
         display = {"type": "text", "index": False, "fields": {"id": {"type": "text"}}}
         display["fields"]["id"]["analyzer"] = "indonesian"
     terms = {"type": "text", "analyzer": "whitespace"}
+    # Keywords that are only filtered on (or only kept) need no doc values, which exist for
+    # sorting and aggregating; `id` keeps them, it breaks sort ties.
     return {
         "dynamic": "strict",
+        "_source": {"excludes": list(ANALYSED_FIELDS)},
         "properties": {
             "id": {"type": "keyword"},
-            "version": {"type": "keyword"},
-            "url": {"type": "keyword", "index": False},
+            "version": {"type": "keyword", "doc_values": False},
+            "url": {"type": "keyword", "index": False, "doc_values": False},
             "source": {"type": "keyword"},
-            "source_key": {"type": "keyword"},  # case-folded, filters match like NOCASE
+            # case-folded, filters match like NOCASE
+            "source_key": {"type": "keyword", "doc_values": False},
             "title": display,
             "text": display,
             "title_terms": terms,
@@ -106,7 +121,7 @@ def mappings(indonesian: bool = False) -> dict[str, Any]:
             "categories": {"type": "keyword"},
             "victim_groups": {"type": "keyword"},
             "region_codes": {"type": "keyword"},
-            "places": {"type": "keyword"},  # every mentioned region code
+            "places": {"type": "keyword", "doc_values": False},  # every mentioned region
             "primary_location": {"type": "object", "enabled": False},
             "record": {"type": "object", "enabled": False},  # the tagged record, kept whole
         },
@@ -119,8 +134,11 @@ def index_settings() -> dict[str, Any]:
     return {"number_of_shards": 1, "auto_expand_replicas": "0-1", "refresh_interval": "1s"}
 
 
-def to_source(doc: IndexDocument) -> dict[str, Any]:
+def to_source(doc: IndexDocument, terms: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The document as indexed; `terms` are its title's and text's analysed terms when
+    they were worked out already (`index.analysis_pool`)."""
     places = sorted({mention.code for mention in doc.record.locations if mention.code})
+    title_terms, text_terms = terms if terms is not None else analyze_fields((doc.title, doc.text))
     return {
         "id": doc.id,
         "version": doc.version,
@@ -129,8 +147,8 @@ def to_source(doc: IndexDocument) -> dict[str, Any]:
         "source_key": doc.source.casefold(),
         "title": doc.title,
         "text": doc.text,
-        "title_terms": " ".join(analyze(doc.title)),
-        "text_terms": " ".join(analyze(doc.text)),
+        "title_terms": title_terms,
+        "text_terms": text_terms,
         "published": doc.published.isoformat() if doc.published else None,
         "day": doc.published.astimezone(WIB).date().isoformat() if doc.published else None,
         "relevance": doc.relevance,
@@ -161,6 +179,7 @@ class ElasticIndex:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         request_timeout: float = 30.0,
+        bulk_size: int = BULK_SIZE,
         client: Elasticsearch | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -174,6 +193,7 @@ class ElasticIndex:
         self.url = url
         self.alias = alias
         self.refresh = refresh
+        self.bulk_size = max(1, bulk_size)
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -328,13 +348,20 @@ class ElasticIndex:
         indexed: list[str] = []
         rejected: dict[str, str] = {}
         # Pipelined: while one chunk's bulk request is in flight (network and the cluster's
-        # own threads), the next chunk is analysed here (Python, which holds the GIL). One
-        # sender thread keeps the chunks in order, so a later copy of a document still wins.
-        chunk_size = max(PIPELINE_MIN_CHUNK, -(-len(unique) // PIPELINE_CHUNKS))
+        # own threads), the next chunk is prepared here; a large batch is analysed ahead in
+        # worker processes (`index.analysis_pool`). One sender thread keeps the chunks in
+        # order, so a later copy of a document still wins.
+        chunk_size = min(
+            self.bulk_size, max(PIPELINE_MIN_CHUNK, -(-len(unique) // PIPELINE_CHUNKS))
+        )
+        analysed = chain.from_iterable(iter_analyzed([(doc.title, doc.text) for doc in unique]))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-bulk") as sender:
             in_flight: Future[tuple[list[str], dict[str, str]]] | None = None
             for chunk in _chunks(unique, chunk_size):
-                actions = {doc.id: {"_id": doc.id, "_source": to_source(doc)} for doc in chunk}
+                actions = {
+                    doc.id: {"_id": doc.id, "_source": to_source(doc, next(analysed))}
+                    for doc in chunk
+                }
                 if in_flight is not None:
                     _merge(in_flight.result(), indexed, rejected)
                 in_flight = sender.submit(self._bulk_index, actions)
@@ -345,6 +372,58 @@ class ElasticIndex:
         if rejected:
             raise RejectedDocuments(indexed, rejected)
         return len(indexed)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """For a large load (a first indexing, a backfill): the index is refreshed only
+        every BULK_REFRESH_INTERVAL while it runs — every refresh writes a small segment
+        that must later be merged — then its refresh interval is restored and it is
+        refreshed once, also when the load fails. Writes are as durable as ever (the
+        translog is untouched); only their visibility to search waits. Not `-1`: if this
+        process dies mid-load, the index still refreshes, just less often, until the
+        next load ends and sets Pantau's own interval again."""
+        self.ensure_index()
+        client = self.client
+        live = self._call(
+            "read the index settings",
+            lambda: client.indices.get_settings(index=self.alias, name="index.refresh_interval"),
+            retry=True,
+        )
+        previous = {
+            name: body.get("settings", {}).get("index", {}).get("refresh_interval")
+            for name, body in live.body.items()
+        }
+        for name, interval in previous.items():
+            if interval == BULK_REFRESH_INTERVAL:
+                # Left by a load whose process died: what it should go back to is ours.
+                previous[name] = index_settings()["refresh_interval"]
+        for name in previous:
+            self._call(
+                "pause refreshes",
+                partial(
+                    client.indices.put_settings,
+                    index=name,
+                    settings={"refresh_interval": BULK_REFRESH_INTERVAL},
+                ),
+                retry=True,
+            )
+        refresh, self.refresh = self.refresh, False
+        try:
+            yield
+        finally:
+            self.refresh = refresh
+            for name, interval in previous.items():
+                # None: the setting was not set on the index, so it goes back to unset.
+                self._call(
+                    "restore refreshes",
+                    partial(
+                        client.indices.put_settings,
+                        index=name,
+                        settings={"refresh_interval": interval},
+                    ),
+                    retry=True,
+                )
+            self._refresh()
 
     def _bulk_index(self, actions: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
         pending = dict(actions)
@@ -584,9 +663,15 @@ class ElasticIndex:
         copied = 0
         for chunk in _chunks(helpers.scan(client, index=old, size=batch), batch):
             operations: list[dict[str, Any]] = []
-            for hit in chunk:
+            # The analysed fields are not in `_source` (ANALYSED_FIELDS): analysed again here,
+            # with the analysis of this Pantau (what a reindex after an analyzer change wants).
+            fields = [(hit["_source"]["title"], hit["_source"]["text"]) for hit in chunk]
+            for hit, (title_terms, text_terms) in zip(
+                chunk, chain.from_iterable(iter_analyzed(fields)), strict=True
+            ):
+                source = {**hit["_source"], "title_terms": title_terms, "text_terms": text_terms}
                 operations.append({"index": {"_index": new, "_id": hit["_id"]}})
-                operations.append(hit["_source"])
+                operations.append(source)
             response = self._call(
                 "copy documents", partial(client.bulk, operations=operations), retry=True
             )

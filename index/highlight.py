@@ -1,12 +1,18 @@
 """Highlighted snippets: the passage of a text where the query's terms are densest, HTML-
 escaped, with each matching word (in any inflection: terms are compared after analysis)
-wrapped in <mark>. Shared by every backend so results read the same everywhere."""
+wrapped in <mark>. Shared by every backend so results read the same everywhere.
+
+Snippets are a large part of a search's own CPU time (every hit's whole text must be
+analysed to find where its matches are), so the text is analysed as plain strings
+(`findall` and one cached term look-up per word) and token offsets are worked out only
+for the window shown; without query terms only the opening is read at all."""
 
 from __future__ import annotations
 
 from html import escape
+from itertools import islice
 
-from nlp.analysis import token_spans
+from nlp.analysis import TOKEN_PATTERN, term_list, token_spans
 
 Span = tuple[str | None, int, int]  # (term, start, end), as nlp.analysis.token_spans
 
@@ -20,10 +26,16 @@ def highlight(text: str, terms: set[str]) -> str:
 
 def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
     """About `size` words around the densest cluster of matches; the opening without any."""
-    found = token_spans(text)
-    if not found:
+    if not terms:
+        # Nothing to mark (filters without text): the opening, without analysing the rest.
+        opening: list[Span] = [
+            (None, *m.span()) for m in islice(TOKEN_PATTERN.finditer(text), size + 1)
+        ]
+        return _render(text, opening, terms, 0, size) if opening else ""
+    analysed = term_list(TOKEN_PATTERN.findall(text))
+    if not analysed:
         return ""
-    hits = [i for i, (term, _, _) in enumerate(found) if term in terms]
+    hits = [i for i, term in enumerate(analysed) if term in terms]
     start = 0
     if hits:
         best, best_count = hits[0], 0
@@ -34,16 +46,29 @@ def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
             if right - left_index > best_count:
                 best, best_count = left, right - left_index
         start = max(0, best - size // 4)
-    end = min(len(found), start + size)
-    return _render(text, found, terms, start, end)
+    end = min(len(analysed), start + size)
+    # Offsets of the window's tokens only (the same pattern, so the same tokens).
+    window: list[Span] = [
+        (analysed[index], *match.span())
+        for index, match in zip(
+            range(start, end), islice(TOKEN_PATTERN.finditer(text), start, end), strict=True
+        )
+    ]
+    return _render_window(text, window, terms, start == 0, end >= len(analysed))
 
 
 def _render(text: str, found: list[Span], terms: set[str], start: int, end: int | None) -> str:
     window = found[start:end]
     if not window:
         return escape(text)
-    begin = 0 if start == 0 else window[0][1]
-    finish = len(text) if end is None or end >= len(found) else window[-1][2]
+    return _render_window(text, window, terms, start == 0, end is None or end >= len(found))
+
+
+def _render_window(
+    text: str, window: list[Span], terms: set[str], from_start: bool, to_end: bool
+) -> str:
+    begin = 0 if from_start else window[0][1]
+    finish = len(text) if to_end else window[-1][2]
     out: list[str] = ["… " if begin > 0 else ""]
     cursor = begin
     for term, token_start, token_end in window:

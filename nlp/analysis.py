@@ -91,6 +91,12 @@ def token_spans(text: str) -> list[tuple[str | None, int, int]]:
     return [(_term_of(m.group()), *m.span()) for m in TOKEN_PATTERN.finditer(text)]
 
 
+def term_list(words: list[str]) -> list[str | None]:
+    """The term of each word (None for a stop word), in order: `analyze` without dropping
+    stop words, so positions match the words' (the snippet builder's fast path)."""
+    return list(map(_term_of, words))
+
+
 def analyze(text: str) -> list[str]:
     """Index terms of a text, in order, stop words left out."""
     return [term for term in map(_term_of, TOKEN_PATTERN.findall(text)) if term is not None]

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import html
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
+from index import analysis_pool, embedded
 from index.base import IndexBackendError, IndexDocument, SearchRequest
 from index.embedded import EmbeddedIndex, week_label, week_of
+from index.highlight import SNIPPET_TOKENS, snippet
+from nlp.analysis import token_spans
 from pantau.models import ModelInfo, Region, TaggedArticle
 
 WIB = timezone(timedelta(hours=7))
@@ -263,6 +269,7 @@ def test_an_index_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> No
     db.executescript(
         """DROP TABLE meta;
            DROP TABLE combos;
+           DROP TABLE counts;
            PRAGMA user_version = 0;"""
     )
     db.close()
@@ -292,3 +299,192 @@ def test_an_index_from_a_newer_pantau_is_refused_with_advice(tmp_path: Path) -> 
 def test_week_facet_is_the_iso_week_by_its_monday(day: date, monday: str, label: str) -> None:
     assert week_of(day).isoformat() == monday
     assert week_label(monday) == label
+
+
+def _counts_table(path: Path) -> list[tuple[str, int, int]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT day, combo, n FROM counts ORDER BY day, combo").fetchall()
+    finally:
+        db.close()
+
+
+def _counts_from_rows(path: Path) -> list[tuple[str, int, int]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(
+            "SELECT coalesce(day, ''), combo, count(*) FROM meta GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+# Queries without text are answered from the per-(day, combination) counts and a walk of the
+# dates; these compare them with the documents themselves.
+FILTER_ONLY = [
+    "form:tppo",
+    "relevance:INCIDENT",  # filters ignore case, as SQL's NOCASE did
+    "group:anak region:15",
+    "date:2026-11-16..2026-11-22",
+    "date:<=2026-11-12",
+    "-emas",
+    "-mucikari form:tppo",
+    "form:tppo date:2026-11-20",
+]
+
+
+@pytest.mark.parametrize("q", FILTER_ONLY)
+def test_filters_without_text_agree_with_the_documents(index: EmbeddedIndex, q: str) -> None:
+    every = index.search(SearchRequest(q=q, size=100))
+    matched = [d for d in DOCS if d.id in {hit.id for hit in every.hits}]
+    assert every.total == len(every.hits) == len(matched)
+    facets = {name: {v.value: v.count for v in values} for name, values in every.facets.items()}
+    assert {name: counts for name, counts in facets.items() if counts} == _expected_facets(matched)
+    # Newest first, and the pages of one at a time walk the same list.
+    newest_first = sorted(matched, key=lambda d: d.published or datetime.min, reverse=True)
+    assert [hit.id for hit in every.hits] == [d.id for d in newest_first]
+    paged = [
+        hit.id
+        for n in range(every.total)
+        for hit in index.search(SearchRequest(q=q, size=1, page=n + 1, facets=False)).hits
+    ]
+    assert paged == [d.id for d in newest_first]
+
+
+def test_counts_follow_replacements_and_deletes(index: EmbeddedIndex) -> None:
+    assert _counts_table(index.path) == _counts_from_rows(index.path)
+    index.upsert(
+        [
+            doc("emas", "Harga Emas Turun", "Harga emas turun.", day=13, relevance="none"),
+            doc("pmi", "PMI Dipulangkan", "PMI dipulangkan.", day=16, categories=("tppo",)),
+            doc("baru", "Kasus Baru", "Polisi menangkap pelaku.").model_copy(
+                update={"published": None}
+            ),
+        ]
+    )
+    assert _counts_table(index.path) == _counts_from_rows(index.path)
+    index.delete(["mucikari", "stat", "baru"])
+    assert _counts_table(index.path) == _counts_from_rows(index.path)
+    assert index.search(SearchRequest(q="form:tppo")).total == 1
+    # Groups that lose their last document are gone, not kept at zero.
+    assert all(n > 0 for _, _, n in _counts_table(index.path))
+
+
+def test_an_index_of_the_second_schema_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    queries = ["", "perdagangan", "form:tppo", "date:2026-11-16..2026-11-22", "-emas"]
+    undated = doc("undated", "Sosialisasi", "Sosialisasi pencegahan.").model_copy(
+        update={"published": None}
+    )
+    with EmbeddedIndex(path) as index:
+        index.upsert([*DOCS, undated])
+        before = [index.search(SearchRequest(q=q, size=100, sort="date")) for q in queries]
+    expected_counts = _counts_table(path)
+    # What a version-2 file lacks: the counts, the indexes on meta, sortable `published`.
+    db = sqlite3.connect(path)
+    db.executescript(
+        """DROP TABLE counts;
+           DROP INDEX meta_published;
+           DROP INDEX meta_combo;
+           UPDATE meta SET published = (SELECT published FROM docs WHERE docs.rowid = meta.rowid);
+           PRAGMA user_version = 2;"""
+    )
+    db.close()
+    with EmbeddedIndex(path) as index:
+        after = [index.search(SearchRequest(q=q, size=100, sort="date")) for q in queries]
+    assert after == before
+    assert _counts_table(path) == expected_counts
+
+
+def _demo_documents(count: int) -> list[IndexDocument]:
+    """`count` documents of real Indonesian news prose (the demo site's articles, cycled)."""
+    source = resources.files("crawlers.demo_site").joinpath("articles.yaml").read_text("utf-8")
+    articles = yaml.safe_load(source)
+    return [
+        doc(
+            f"d{n:04d}",
+            articles[n % len(articles)]["title"],
+            "\n\n".join(articles[n % len(articles)]["paragraphs"]) + f" Nomor {n}.",
+            day=1 + n % 28,
+            categories=("tppo",) if n % 3 == 0 else (),
+            region=KOTA_JAMBI if n % 2 else TANJABBAR,
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_large_batch_analysed_in_worker_processes_indexes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = _demo_documents(300)
+    fields = [(d.title, d.text) for d in documents]
+    monkeypatch.setenv("PANTAU_ANALYSIS_WORKERS", "2")
+    pooled = analysis_pool.analyze_documents(fields)  # ≥ POOL_MIN_BATCH: the pool
+    assert analysis_pool._pool is not None  # it did run in worker processes
+    assert pooled == analysis_pool.analyze_documents(fields, pooled=False)
+    with EmbeddedIndex(tmp_path / "pooled.sqlite") as index:
+        index.upsert(documents)
+        pooled_results = [index.search(SearchRequest(q=q, size=50)) for q in ("polisi", "")]
+        pooled_terms = index._db.execute("SELECT rowid, title, body FROM fts").fetchall()
+    monkeypatch.setenv("PANTAU_ANALYSIS_WORKERS", "0")
+    with EmbeddedIndex(tmp_path / "in_process.sqlite") as index:
+        index.upsert(documents)
+        results = [index.search(SearchRequest(q=q, size=50)) for q in ("polisi", "")]
+        terms = index._db.execute("SELECT rowid, title, body FROM fts").fetchall()
+    assert [tuple(row) for row in pooled_terms] == [tuple(row) for row in terms]
+    assert pooled_results == results
+    assert results[0].total > 0
+
+
+def _reference_snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
+    """The snippet built the plain way (every token as a span, then the densest window):
+    what `snippet`'s shortcuts must reproduce."""
+    found = token_spans(text)
+    if not found:
+        return ""
+    hits = [i for i, (term, _, _) in enumerate(found) if term in terms]
+    start = 0
+    if hits:
+        best, best_count, right = hits[0], 0, 0
+        for left_index, left in enumerate(hits):
+            while right < len(hits) and hits[right] < left + size:
+                right += 1
+            if right - left_index > best_count:
+                best, best_count = left, right - left_index
+        start = max(0, best - size // 4)
+    end = min(len(found), start + size)
+    window = found[start:end]
+    begin = 0 if start == 0 else window[0][1]
+    finish = len(text) if end >= len(found) else window[-1][2]
+    out, cursor = ["… " if begin > 0 else ""], begin
+    for term, token_start, token_end in window:
+        if term in terms:
+            out += [html.escape(text[cursor:token_start])]
+            out += [f"<mark>{html.escape(text[token_start:token_end])}</mark>"]
+            cursor = token_end
+    out.append(html.escape(text[cursor:finish]))
+    if finish < len(text):
+        out.append(" …")
+    return "".join(out).replace("\n\n", " ¶ ").replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [set(), {"\0"}, {"polisi"}, {"anak", "korban"}, {"dagang", "orang", "jambi"}, {"2026"}],
+)
+def test_snippets_equal_the_plain_construction_on_news_text(terms: set[str]) -> None:
+    texts = [d.text for d in _demo_documents(40)] + ["", "... !!", "Satu kata."]
+    for text in texts:
+        for size in (3, SNIPPET_TOKENS, 10_000):
+            assert snippet(text, terms, size) == _reference_snippet(text, terms, size)
+    if terms - {"\0"}:  # the texts do contain these words: windows are chosen and marked
+        assert any("<mark>" in snippet(text, terms) for text in texts)
+
+
+def test_filters_on_many_combinations_go_through_a_table_with_the_same_results(
+    index: EmbeddedIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = [*FILTER_ONLY, "perdagangan form:tppo", "polisi relevance:incident"]
+    inline = [index.search(SearchRequest(q=q, size=100)) for q in queries]
+    monkeypatch.setattr(embedded, "INLINE_COMBOS", 0)  # every set of combinations a table
+    assert [index.search(SearchRequest(q=q, size=100)) for q in queries] == inline

@@ -147,6 +147,43 @@ def test_versioned_index_behind_an_alias_with_an_explicit_mapping(index: Elastic
     assert properties["published"]["type"] == "date"
     assert properties["text_terms"] == {"type": "text", "analyzer": "whitespace"}
     assert mapping[f"{index.alias}-v1"]["mappings"]["dynamic"] == "strict"
+    # The analysed text is indexed but not stored a second time.
+    assert mapping[f"{index.alias}-v1"]["mappings"]["_source"] == {
+        "excludes": ["title_terms", "text_terms"]
+    }
+
+
+def refresh_intervals(index: ElasticIndex) -> set[str | None]:
+    live = index.client.indices.get_settings(index=index.alias, name="index.refresh_interval")
+    return {
+        body["settings"].get("index", {}).get("refresh_interval") for body in live.body.values()
+    }
+
+
+def test_a_bulk_load_pauses_refreshes_and_restores_them_even_on_failure(
+    index: ElasticIndex,
+) -> None:
+    index.upsert(DOCS[:1])
+    with index.bulk_load():
+        assert refresh_intervals(index) == {"30s"}
+        index.upsert(DOCS[1:])
+    assert refresh_intervals(index) == {"1s"}
+    # Refreshed once at the end: every document is searchable, by its analysed text too.
+    assert index.count() == len(DOCS)
+    assert {h.id for h in index.search(SearchRequest(q="diperdagangkan")).hits} == {
+        "pmi",
+        "mucikari",
+        "stat",
+        "emas",
+    }
+    with pytest.raises(RuntimeError), index.bulk_load():
+        raise RuntimeError("the load failed")
+    assert refresh_intervals(index) == {"1s"}
+    # A load whose process died left its interval behind: the next load puts ours back.
+    index.client.indices.put_settings(index=index.alias, settings={"refresh_interval": "30s"})
+    with index.bulk_load():
+        pass
+    assert refresh_intervals(index) == {"1s"}
 
 
 def test_mapping_conflict_is_a_clear_error(elastic: ElasticTarget) -> None:

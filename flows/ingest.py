@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,11 @@ from pantau.store import ArticleStore
 from web.service import apply_corrections
 
 log = logging.getLogger(__name__)
-INDEX_BATCH = 200
+# Documents per upsert: enough for the analysis pool (index/analysis_pool.py) and
+# Elasticsearch's 2,000-document bulks, few enough to hold in memory (~6 KB each).
+INDEX_BATCH = 2_000
+# A backlog this long is a bulk load (a first indexing, a backfill, a new cluster).
+BULK_LOAD_FROM = 10_000
 
 
 @dataclass
@@ -131,7 +136,6 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
     the index has taken that version. Upserts are keyed by article id, so re-sending a batch
     after a failure indexes nothing twice.
     """
-    from index.base import RejectedDocuments
     from pantau.store import index_version
 
     indexed_versions = index.versions()  # the cluster down: raise, the outbox keeps the work
@@ -146,6 +150,26 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
     )
     # Analysts' corrections outlive re-tagging: the index shows the corrected labels.
     corrections = store.label_corrections()
+    backlog = store.outbox_status()["queued"]
+    with index.bulk_load() if backlog >= BULK_LOAD_FROM else nullcontext():
+        summary.indexed, rejected = _drain_outbox(store, index, corrections)
+    for doc_id, reason in list(rejected.items())[:20]:
+        log.warning("index rejected article %s: %s (kept in the outbox)", doc_id, reason)
+    stale = [doc_id for doc_id in indexed_versions if doc_id not in current]
+    if stale:
+        summary.removed = index.delete(stale)
+    summary.total = index.count()
+    return summary
+
+
+def _drain_outbox(
+    store: ArticleStore, index: SearchIndex, corrections: dict[str, list[dict[str, Any]]]
+) -> tuple[int, dict[str, str]]:
+    """Index the outbox in batches: how many were indexed, and the rejected ones (id ->
+    reason), which stay in the outbox for the next run."""
+    from index.base import RejectedDocuments
+
+    indexed = 0
     rejected: dict[str, str] = {}
     after = ""
     while entries := store.outbox(INDEX_BATCH, after):
@@ -160,9 +184,9 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
                 documents.append(IndexDocument.from_store(stored, tagged))
         failed: dict[str, str] = {}
         try:
-            summary.indexed += index.upsert(documents) if documents else 0
+            indexed += index.upsert(documents) if documents else 0
         except RejectedDocuments as exc:
-            summary.indexed += len(exc.indexed)
+            indexed += len(exc.indexed)
             failed = exc.rejected
         except Exception as exc:
             store.outbox_failed({article_id: str(exc) for article_id, _ in entries})
@@ -170,13 +194,7 @@ def index_pending(store: ArticleStore, index: SearchIndex) -> IndexSummary:
         store.outbox_failed(failed)
         store.outbox_done([entry for entry in entries if entry[0] not in failed])
         rejected |= failed
-    for doc_id, reason in list(rejected.items())[:20]:
-        log.warning("index rejected article %s: %s (kept in the outbox)", doc_id, reason)
-    stale = [doc_id for doc_id in indexed_versions if doc_id not in current]
-    if stale:
-        summary.removed = index.delete(stale)
-    summary.total = index.count()
-    return summary
+    return indexed, rejected
 
 
 def ingest(settings: Settings, sources: list[SourceConfig], kind: str = "run") -> RunSummary:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
@@ -140,6 +141,11 @@ class SearchIndex(Protocol):
     def count(self) -> int: ...
 
     def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Around a large load (a first indexing, a backfill, a new cluster): what the
+        backend may defer until the load ends (Elasticsearch: refreshes)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import string
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -269,6 +270,10 @@ class EmbeddedIndex:
             combo = int(row[0])
             known[key] = combo
         return combo
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Nothing to defer: each upsert is one transaction, searchable when committed."""
+        return nullcontext()
 
     def close(self) -> None:
         self._db.close()

@@ -299,9 +299,10 @@ def killable(elastic: ElasticTarget) -> Iterator[tuple[ElasticServer, dict[str, 
 
 
 def test_server_killed_mid_bulk_then_every_article_indexed_exactly_once(
-    killable: tuple[ElasticServer, dict[str, Any]], tmp_path: Path
+    killable: tuple[ElasticServer, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, credentials = killable
+    monkeypatch.setattr("flows.ingest.INDEX_BATCH", 200)  # six batches: crash in the third
     index = ElasticIndex(
         server.url,
         alias="pantau-fault",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import pytest
+
 from flows.ingest import index_pending, tag_pending
-from index.base import SearchRequest
+from index.base import IndexDocument, SearchRequest
 from index.embedded import EmbeddedIndex
 from nlp.tagger import RuleTagger
 from pantau.models import ArticleIn, ExtractedArticle, TaggedArticle
@@ -64,3 +68,54 @@ def test_correction_survives_retagging_and_reindexing(tmp_path: Path) -> None:
         index_pending(store, index)
     assert indexed_relevance(index) == ["aggregate"]
     index.close()
+
+
+class LoadRecordingIndex(EmbeddedIndex):
+    """The embedded index, noting when a bulk load starts and ends around its upserts."""
+
+    events: list[str]
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        @contextmanager
+        def recording() -> Iterator[None]:
+            self.events.append("load starts")
+            yield
+            self.events.append("load ends")
+
+        return recording()
+
+    def upsert(self, documents: list[IndexDocument]) -> int:
+        self.events.append(f"upsert {len(documents)}")
+        return super().upsert(documents)
+
+
+def test_a_long_backlog_is_indexed_as_one_bulk_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first indexing or a backfill (Elasticsearch then defers refreshes); a normal run's
+    few articles are not."""
+    monkeypatch.setattr("flows.ingest.BULK_LOAD_FROM", 3)
+    monkeypatch.setattr("flows.ingest.INDEX_BATCH", 2)
+    with ArticleStore(tmp_path / "pantau.sqlite") as store:
+        for n in range(5):
+            store.upsert_article(
+                ARTICLE.model_copy(
+                    update={
+                        "url": f"{ARTICLE.url}-{n}",
+                        "canonical_url": f"{ARTICLE.url}-{n}",
+                        "text": f"{ARTICLE.text} Berita ke-{n}.",  # not a duplicate
+                    }
+                )
+            )
+        tag_pending(store)
+        index = LoadRecordingIndex(tmp_path / "index.sqlite")
+        index.events = []
+        assert index_pending(store, index).indexed == 5
+        assert index.events == ["load starts", "upsert 2", "upsert 2", "upsert 1", "load ends"]
+
+        store.upsert_article(ARTICLE)  # one new article: no bulk load
+        tag_pending(store)
+        index.events = []
+        assert index_pending(store, index).indexed == 1
+        assert index.events == ["upsert 1"]
+        index.close()

@@ -78,7 +78,7 @@ test: setup-test elasticsearch
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=25
 
 lint: setup-test
 	$(VENV)/bin/ruff check .

@@ -41,11 +41,13 @@ API_ROUTES = [
     ("POST", "/api/articles/{id}/corrections"),
     ("GET", "/api/stats"),
     ("POST", "/api/exports"),
+    ("GET", "/api/exports"),
+    ("GET", "/api/exports/{id}/download"),
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/audit"),
     ("GET", "/api/admin/sources"),
 ]
-PAGES = ["/", "/search", "/articles/{id}", "/admin/users"]
+PAGES = ["/", "/search", "/articles/{id}", "/admin/users", "/exports"]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,23 @@ def test_every_api_route_answers_401_without_a_session(
     assert response.json() == {"detail": "log in first"}
 
 
+def test_the_route_lists_above_name_every_route(app: FastAPI) -> None:
+    """A new route must join API_ROUTES or PAGES, and so the 401 and login checks."""
+    listed = {(method, path) for method, path in API_ROUTES} | {("GET", p) for p in PAGES}
+    public = {"/login", "/logout", "/static", "/api/docs", "/api/docs/oauth2-redirect"}
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        methods = getattr(route, "methods", None) or {"GET"}
+        if path in public or path.startswith("/static"):
+            continue
+        for method in methods - {"HEAD"}:
+            form_post = method == "POST" and not path.startswith("/api")  # CSRF-checked forms
+            assert form_post or (method, re.sub(r"\{\w+\}", "{id}", path)) in listed, (
+                method,
+                path,
+            )
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_sends_strangers_to_the_login(
     app: FastAPI, demo: tuple[Path, str], path: str
@@ -124,6 +143,9 @@ def test_a_forged_session_cookie_is_refused(app: FastAPI) -> None:
     ("username", "method", "path"),
     [
         ("analis", "POST", "/api/exports"),
+        ("analis", "GET", "/api/exports"),
+        ("analis", "GET", "/api/exports/1/download"),
+        ("analis", "GET", "/exports"),
         ("analis", "GET", "/api/admin/users"),
         ("analis", "GET", "/api/admin/audit"),
         ("analis", "GET", "/api/admin/sources"),

@@ -119,7 +119,13 @@ def test_titles_with_a_period_do_not_end_a_sentence() -> None:
 
 
 def test_shipped_model_loads_with_plain_spacy_load() -> None:
-    nlp = load_recognizer().nlp  # type: ignore[attr-defined]  # what spacy.load(folder) gave
+    import spacy
+
+    # The saved model names only spaCy's own tokenizer (the recognizer swaps in a faster
+    # loader; `spacy.load(folder)` alone needs no Pantau code).
+    config = spacy.util.load_config(SHIPPED_MODEL_DIR / "config.cfg", interpolate=False)
+    assert config["nlp"]["tokenizer"]["@tokenizers"] == "spacy.Tokenizer.v1"
+    nlp = load_recognizer().nlp  # type: ignore[attr-defined]
     assert nlp.meta["name"] == "id_pantau_ner"
     assert set(nlp.get_pipe("ner").labels) == {
         "PERSON",
@@ -130,6 +136,32 @@ def test_shipped_model_loads_with_plain_spacy_load() -> None:
     }
     size = sum(p.stat().st_size for p in SHIPPED_MODEL_DIR.rglob("*") if p.is_file())
     assert size <= 60 * 1024 * 1024
+
+
+PREFIX_HEAVY = (
+    '"(Budi)" [[Jambi]] ...Jakarta «KPK» ‘Polres’ $50 Rp.50.000 #kasus @polisi '
+    "(16/11/2026), +62 --AKBP ¿¡x ((37)) 'AS' -- %5 ~Siti Tn. H. Ahmad,S.H."
+)
+
+
+PREFIX_HEAVY_TEXT = (
+    st.lists(st.one_of(st.sampled_from(PREFIX_HEAVY.split()), st.text(max_size=6)), max_size=30)
+    .map(" ".join)
+    .filter(lambda text: "<a" not in text)
+)  # the one documented difference
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=PREFIX_HEAVY_TEXT)
+def test_the_recognizer_tokenizes_like_the_news_tokenizer_it_was_trained_with(text: str) -> None:
+    # The recognizer loads the model's tokenizer faster and with an anchored prefix search
+    # (nlp.ner.language.LoadedNewsTokenizer): the tokens, hence the entities, must be those
+    # of the plain news tokenizer.
+    loaded = load_recognizer().nlp.tokenizer  # type: ignore[attr-defined]
+    plain = news_tokenizer_nlp().tokenizer
+    assert type(loaded).__name__ == "LoadedNewsTokenizer"
+    for sample in (text, NEWS, PREFIX_HEAVY):
+        assert [t.text for t in loaded(sample)] == [t.text for t in plain(sample)]
 
 
 def test_recognize_finds_people_places_organisations_and_times() -> None:

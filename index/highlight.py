@@ -24,6 +24,20 @@ def highlight(text: str, terms: set[str]) -> str:
     return _render(text, token_spans(text), terms, 0, None)
 
 
+def window_start(hits: list[int], size: int) -> int:
+    """The first token of a `size`-token window around the densest cluster of matches
+    (token indexes `hits`, ascending), a quarter of the window before it; 0 without any."""
+    if not hits:
+        return 0
+    best, best_count, right = hits[0], 0, 0
+    for left_index, left in enumerate(hits):
+        while right < len(hits) and hits[right] < left + size:
+            right += 1
+        if right - left_index > best_count:
+            best, best_count = left, right - left_index
+    return max(0, best - size // 4)
+
+
 def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
     """About `size` words around the densest cluster of matches; the opening without any."""
     if not terms:
@@ -35,17 +49,7 @@ def snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -> str:
     analysed = term_list(TOKEN_PATTERN.findall(text))
     if not analysed:
         return ""
-    hits = [i for i, term in enumerate(analysed) if term in terms]
-    start = 0
-    if hits:
-        best, best_count = hits[0], 0
-        right = 0
-        for left_index, left in enumerate(hits):
-            while right < len(hits) and hits[right] < left + size:
-                right += 1
-            if right - left_index > best_count:
-                best, best_count = left, right - left_index
-        start = max(0, best - size // 4)
+    start = window_start([i for i, term in enumerate(analysed) if term in terms], size)
     end = min(len(analysed), start + size)
     # Offsets of the window's tokens only (the same pattern, so the same tokens).
     window: list[Span] = [

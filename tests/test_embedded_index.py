@@ -12,7 +12,7 @@ import yaml
 from index import analysis_pool, embedded
 from index.base import IndexBackendError, IndexDocument, SearchRequest
 from index.embedded import EmbeddedIndex, week_label, week_of
-from index.highlight import SNIPPET_TOKENS, snippet
+from index.highlight import SNIPPET_TOKENS, snippet, window_start
 from nlp.analysis import token_spans
 from pantau.models import ModelInfo, Region, TaggedArticle
 
@@ -442,16 +442,9 @@ def _reference_snippet(text: str, terms: set[str], size: int = SNIPPET_TOKENS) -
     found = token_spans(text)
     if not found:
         return ""
-    hits = [i for i, (term, _, _) in enumerate(found) if term in terms]
-    start = 0
-    if hits:
-        best, best_count, right = hits[0], 0, 0
-        for left_index, left in enumerate(hits):
-            while right < len(hits) and hits[right] < left + size:
-                right += 1
-            if right - left_index > best_count:
-                best, best_count = left, right - left_index
-        start = max(0, best - size // 4)
+    # The window's choice is shared; what `snippet` does differently is how it finds the
+    # tokens and their offsets.
+    start = window_start([i for i, (term, _, _) in enumerate(found) if term in terms], size)
     end = min(len(found), start + size)
     window = found[start:end]
     begin = 0 if start == 0 else window[0][1]

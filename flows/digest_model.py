@@ -29,7 +29,13 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, computed_field
 
 from index.embedded import CATEGORY_LABELS
-from pantau.models import CATEGORIES, TaggedArticle
+from pantau.models import (
+    CATEGORIES,
+    TaggedArticle,
+    majority_place,
+    regency_code,
+    within_region,
+)
 from web.masking import mask_victims, names_to_mask
 
 WEEKS_IN_CHART = 12
@@ -244,18 +250,6 @@ class _Cluster:
     days: set[date]  # local days its articles were published on
 
 
-def _regency(code: str | None) -> str | None:
-    """The kabupaten/kota of a region code (a kecamatan counts for its kabupaten/kota)."""
-    if not code:
-        return None
-    parts = code.split(".")
-    return ".".join(parts[:2]) if len(parts) >= 2 else code
-
-
-def in_scope(code: str | None, region: str) -> bool:
-    return bool(code) and (code == region or str(code).startswith(region + "."))
-
-
 def _local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
@@ -269,17 +263,12 @@ def _clusters(articles: Iterable[DigestArticle], zone: ZoneInfo) -> list[_Cluste
     clusters = []
     for story_id, members in stories.items():
         members.sort(key=lambda a: (a.published or datetime.min, a.id))
-        places = Counter(
-            _regency(a.tagged.primary_location.code if a.tagged.primary_location else None)
-            for a in members
+        place = majority_place(
+            [
+                regency_code(a.tagged.primary_location.code if a.tagged.primary_location else None)
+                for a in members
+            ]
         )
-        places.pop(None, None)
-        # Most named, ties to the first report's place.
-        order = {
-            _regency(a.tagged.primary_location.code if a.tagged.primary_location else None): n
-            for n, a in reversed(list(enumerate(members)))
-        }
-        place = min(places, key=lambda c: (-places[c], order.get(c, 0))) if places else None
         first = members[0].published
         assert first is not None
         days = {_local_day(a.published, zone) for a in members if a.published is not None}
@@ -497,7 +486,7 @@ def build_digest(
     weeks before are needed for the trend and to tell new cases from follow-ups)."""
     zone = ZoneInfo(timezone)
     clusters = _clusters(articles, zone)
-    scoped = [c for c in clusters if in_scope(c.place_code, region_code)]
+    scoped = [c for c in clusters if within_region(c.place_code, region_code)]
     weeks = [week.shifted(n) for n in range(-(WEEKS_IN_CHART - 1), 1)]
     weekly = [_week_counts(w, scoped) for w in weeks]
     current, previous = weekly[-1], weekly[-1 - WEEKS_COMPARED : -1]
@@ -558,7 +547,7 @@ def _aggregate(
         day = _local_day(article.published, zone)
         location = article.tagged.primary_location
         code = location.code if location else None
-        if not (week.start <= day <= week.end) or (code and not in_scope(code, region_code)):
+        if not (week.start <= day <= week.end) or (code and not within_region(code, region_code)):
             continue
         if article.story_id in seen:
             continue

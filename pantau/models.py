@@ -7,6 +7,8 @@ code may add fields, never rename or drop them.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -66,6 +68,28 @@ class Region(BaseModel):
 
 class LocationMention(Region):
     role: LocationRole = "mentioned"
+
+
+def regency_code(code: str | None) -> str | None:
+    """The kabupaten/kota of a Kemendagri code: '15.71.01' -> '15.71' (a kecamatan counts
+    for its kabupaten/kota); a province code stays as it is."""
+    if not code:
+        return None
+    parts = code.split(".")
+    return ".".join(parts[:2]) if len(parts) >= 2 else code
+
+
+def within_region(code: str | None, region: str) -> bool:
+    """`code` is `region` or lies under it (a province holds its kabupaten/kota)."""
+    return bool(code) and (code == region or str(code).startswith(region + "."))
+
+
+def majority_place(codes: Sequence[str | None]) -> str | None:
+    """The place a case's reports name most, ties to the earliest report's: the reports'
+    codes oldest first (the digest's and the dashboard's rule for a case's place)."""
+    named = Counter(code for code in codes if code)
+    first_seen = {code: n for n, code in reversed(list(enumerate(codes)))}
+    return min(named, key=lambda code: (-named[code], first_seen[code])) if named else None
 
 
 class Entity(BaseModel):

@@ -19,7 +19,16 @@ from index.highlight import highlight, snippet
 from index.query import parse_query
 from nlp.gazetteer import load_gazetteer
 from nlp.places import to_region
-from pantau.models import CATEGORIES, Category, Region, Relevance, TaggedArticle
+from pantau.models import (
+    CATEGORIES,
+    Category,
+    Region,
+    Relevance,
+    TaggedArticle,
+    majority_place,
+    regency_code,
+    within_region,
+)
 from pantau.store import ArticleStore
 from web.masking import mask_victims
 
@@ -230,7 +239,7 @@ def load_case_articles(
                 published=_published(published),
                 relevance=relevance,
                 categories=tuple(categories),
-                place=regency_code_of(code),
+                place=regency_code(code),
                 forms_corrected=forms_corrected,
                 place_corrected=place_corrected,
             )
@@ -254,9 +263,7 @@ def cases_of(articles: Iterable[CaseArticle], relevance: str = "incident") -> li
         if corrected_places:
             place: str | None = max(corrected_places, key=lambda m: m.place_corrected).place
         else:
-            named = Counter(m.place for m in members if m.place)
-            first_seen = {m.place: n for n, m in reversed(list(enumerate(members)))}
-            place = min(named, key=lambda c: (-named[c], first_seen[c])) if named else None
+            place = majority_place([m.place for m in members])
         cases.append(
             Case(
                 story_id=story_id,
@@ -312,21 +319,8 @@ def period_key(published: datetime, period: str) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def regency_code_of(code: str | None) -> str | None:
-    """'15.71.01' → '15.71': a kecamatan counts for its kabupaten/kota."""
-    if not code:
-        return None
-    parts = code.split(".")
-    return ".".join(parts[:2]) if len(parts) >= 2 else code
-
-
-def regency_code(region: Region | None) -> str | None:
-    """The kabupaten/kota of a location (a kecamatan counts for its kabupaten/kota)."""
-    return regency_code_of(region.code if region else None)
-
-
 def _in_region(code: str | None, region: str | None) -> bool:
-    return not region or bool(code and (code == region or code.startswith(region + ".")))
+    return not region or within_region(code, region)
 
 
 def statistics(

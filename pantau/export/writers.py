@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pantau.export.dataset import SPLITS, WIB, ExportRecord, Split
+from pantau.models import regency_code
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -369,7 +370,7 @@ def aggregate_rows(records: Sequence[ExportRecord], k: int) -> list[dict[str, st
             continue
         month = datetime.fromisoformat(record.published).astimezone(WIB).strftime("%Y-%m")
         place = tagged.primary_location
-        code = ".".join(place.code.split(".")[:2]) if place and place.code else ""
+        code = regency_code(place.code if place else None) or ""
         name = _region_name(code) if code else ""
         forms: list[str] = list(tagged.categories) or ["(no form)"]
         for form in forms:

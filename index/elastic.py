@@ -398,15 +398,7 @@ class ElasticIndex:
                 # Left by a load whose process died: what it should go back to is ours.
                 previous[name] = index_settings()["refresh_interval"]
         for name in previous:
-            self._call(
-                "pause refreshes",
-                partial(
-                    client.indices.put_settings,
-                    index=name,
-                    settings={"refresh_interval": BULK_REFRESH_INTERVAL},
-                ),
-                retry=True,
-            )
+            self._set_refresh_interval("pause refreshes", name, BULK_REFRESH_INTERVAL)
         refresh, self.refresh = self.refresh, False
         try:
             yield
@@ -414,16 +406,18 @@ class ElasticIndex:
             self.refresh = refresh
             for name, interval in previous.items():
                 # None: the setting was not set on the index, so it goes back to unset.
-                self._call(
-                    "restore refreshes",
-                    partial(
-                        client.indices.put_settings,
-                        index=name,
-                        settings={"refresh_interval": interval},
-                    ),
-                    retry=True,
-                )
+                self._set_refresh_interval("restore refreshes", name, interval)
             self._refresh()
+
+    def _set_refresh_interval(self, what: str, index: str, interval: str | None) -> None:
+        client = self.client
+        self._call(
+            what,
+            partial(
+                client.indices.put_settings, index=index, settings={"refresh_interval": interval}
+            ),
+            retry=True,
+        )
 
     def _bulk_index(self, actions: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
         pending = dict(actions)

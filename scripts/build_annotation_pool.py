@@ -7,6 +7,15 @@ Strata, each sampled with a fixed seed so the pool is reproducible from the shar
 - `violence-candidate`: click-id articles with words of sexual/physical violence;
 - `detik-hukum` / `detik-other`: detik 2025 articles (courts, corruption, fraud: hard negatives);
 - `background`: random click-id articles (the general news the false-positive goal is about).
+- round 2: every further article with stronger trafficking or exploitation words;
+- round 3 (added 2026-11-28, after the held-out numbers showed too few `aggregate` and too
+  few varied incidents to learn from): `round3-aggregate-candidate` (statistics, policy,
+  prevention words), `round3-violence-candidate` (more of the violence stratum) and
+  `round3-crime-negative` (crime news without violence words: hard negatives);
+- round 4 (the same day): 80 more aggregate and 40 more violence candidates.
+
+Appending a round never moves an earlier article to the other split: a new article that
+would join case groups of both splits is left out (see `keep_earlier_splits`).
 
 Usage: python scripts/build_annotation_pool.py [--data-dir ../shared/data]
 """
@@ -64,6 +73,24 @@ ROUND2_WORDS = re.compile(
     re.IGNORECASE,
 )
 
+# Round 3: more aggregates (12 in train, 33 in test after round 2), more incidents of every
+# kind and hard negatives; sampled with their own seed from articles not yet in the pool.
+AGGREGATE_WORDS = re.compile(
+    r"angka kekerasan|kasus kekerasan (?:terhadap|pada) (?:anak|perempuan)"
+    r"|perlindungan (?:anak|perempuan)|\bKPAI\b|Komnas Perempuan|P2TP2A|\bDP3A|\bPPPA\b"
+    r"|UPTD PPA|pernikahan dini|perkawinan anak|pernikahan anak|Hari Anak|kota layak anak",
+    re.IGNORECASE,
+)
+CRIME_WORDS = re.compile(
+    r"ditangkap|tersangka|polisi|pembunuhan|narkoba|pencurian|korupsi|penipuan", re.IGNORECASE
+)
+ROUND3 = {
+    "round3-aggregate-candidate": 60,
+    "round3-violence-candidate": 50,
+    "round3-crime-negative": 40,
+}
+ROUND4 = {"round4-aggregate-candidate": 80, "round4-violence-candidate": 40}
+
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
 # for one case. Low on purpose: a topic wrongly grouped only costs split balance, a case
@@ -93,6 +120,29 @@ def case_groups(articles: list[SharedArticle]) -> list[str]:
     # The key is the group's first article in pool order, so appending a later round never
     # moves an earlier article to another split (unless a new article joins two groups).
     return [members[root(i)][0] for i in range(len(articles))]
+
+
+def keep_earlier_splits(articles: list[SharedArticle], earlier: int) -> tuple[list[int], list[str]]:
+    """Case groups of `articles`, whose first `earlier` ones were grouped and split before;
+    drops the later articles of every case group in which an earlier article would change
+    split (a new article bridging a train case and a test case). Returns the kept indices
+    and their groups."""
+    before = case_groups(articles[:earlier])
+    kept = list(range(len(articles)))
+    while True:
+        groups = case_groups([articles[i] for i in kept])
+        moved = {
+            groups[position]
+            for position, index in enumerate(kept)
+            if index < earlier and split_of(groups[position]) != split_of(before[index])
+        }
+        if not moved:
+            return kept, groups
+        kept = [
+            index
+            for position, index in enumerate(kept)
+            if index < earlier or groups[position] not in moved
+        ]
 
 
 def main() -> None:
@@ -153,7 +203,55 @@ def main() -> None:
         if article_id(article.url) not in seen:
             seen.add(article_id(article.url))
             unique.append((stratum, ref, article))
-    groups = case_groups([article for _, _, article in unique])
+    earlier = len(unique)
+
+    round3_rng = random.Random(20261128)
+    taken = {(ref.file, ref.row) for _, ref in chosen}
+    candidates: dict[str, list[SharedRef]] = {name: [] for name in ROUND3}
+    for file in files:
+        for row_number in range(len(_rows(data_dir / file))):
+            ref = SharedRef(file=file, row=row_number)
+            if (file, row_number) in taken or file.startswith("incidents/"):
+                continue
+            article = shared_article(data_dir, ref)
+            if len(article.text) < 300 or not article.url or article_id(article.url) in seen:
+                continue
+            both = f"{article.title}\n{article.text}"
+            if TPPO_WORDS.search(both) or ROUND2_WORDS.search(both):
+                continue
+            if AGGREGATE_WORDS.search(both):
+                candidates["round3-aggregate-candidate"].append(ref)
+            elif VIOLENCE_WORDS.search(both):
+                candidates["round3-violence-candidate"].append(ref)
+            elif "click-id" in file and CRIME_WORDS.search(both):
+                candidates["round3-crime-negative"].append(ref)
+    for name, count in ROUND3.items():
+        refs = candidates[name]
+        for ref in round3_rng.sample(refs, min(count, len(refs))):
+            article = shared_article(data_dir, ref)
+            if article_id(article.url) not in seen:
+                seen.add(article_id(article.url))
+                unique.append((name, ref, article))
+
+    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
+    dropped = len(unique) - len(kept)
+    unique = [unique[i] for i in kept]
+
+    # Round 4: more of round 3's aggregate and violence candidates (after round 3 still 17
+    # aggregates in train against 41 in test), with a seed of its own.
+    round4_rng = random.Random(20261129)
+    earlier = len(unique)
+    for name, count in ROUND4.items():
+        refs = candidates[name.replace("round4", "round3")]
+        for ref in round4_rng.sample(refs, len(refs))[: count * 2]:
+            article = shared_article(data_dir, ref)
+            if article_id(article.url) not in seen and count > 0:
+                seen.add(article_id(article.url))
+                unique.append((name, ref, article))
+                count -= 1
+    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
+    dropped += len(unique) - len(kept)
+    unique = [unique[i] for i in kept]
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -170,11 +268,12 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as handle:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
-    names = [*strata, "round2-trafficking-words"]
+    names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4]
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
+    print(f"round 3-4 articles left out (they would move an earlier article's split): {dropped}")
 
 
 if __name__ == "__main__":

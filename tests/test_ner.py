@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -292,12 +293,31 @@ def _small_files(data_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 def test_smoke_training_train_save_load_eval(data_dir: Path, tmp_path: Path) -> None:
     train_file, test_file = _small_files(data_dir, tmp_path)
+    vectors_dir = tmp_path / "vectors"
+    counted = runner.invoke(
+        app,
+        [
+            "train",
+            "ner-vectors",
+            "--output",
+            str(vectors_dir),
+            "--shared-data",
+            str(data_dir),
+            "--max-documents",
+            "3000",
+            "--dimensions",
+            "16",
+        ],
+    )
+    assert counted.exit_code == 0, counted.output
     model_dir = tmp_path / "model"
     trained = runner.invoke(
         app,
         [
             "train",
             "ner",
+            "--vectors",
+            str(vectors_dir),
             "--train-file",
             str(train_file),
             "--limit",
@@ -320,6 +340,11 @@ def test_smoke_training_train_save_load_eval(data_dir: Path, tmp_path: Path) -> 
     )
     assert trained.exit_code == 0, trained.output
     assert json.loads((model_dir / "meta.json").read_text())["name"] == "id_pantau_ner"
+    # The model carries its vectors, one row for every spelling of a word.
+    model = spacy.load(model_dir)
+    assert model.vocab.vectors.shape[1] == 16
+    jambi = [model.vocab["jambi"].vector, model.vocab["Jambi"].vector, model.vocab["JAMBI"].vector]
+    assert jambi[0].any() and all((v == jambi[0]).all() for v in jambi)
     evaluated = runner.invoke(
         app, ["eval", "ner", "--model", str(model_dir), "--test", str(test_file), "--json"]
     )
@@ -329,6 +354,46 @@ def test_smoke_training_train_save_load_eval(data_dir: Path, tmp_path: Path) -> 
     assert set(scores["per_label"]) == {"PERSON", "ORGANIZATION", "LOCATION", "TIME", "QUANTITY"}
     # Two short epochs are enough to find some entities, far from the real model.
     assert 0 < scores["micro"]["f1"] < 90
+
+
+def _tiny_news(data_dir: Path) -> None:
+    folder = data_dir / "news" / "click-id"
+    folder.mkdir(parents=True)
+    places = ["jambi", "padang", "medan", "bogor", "kupang"]
+    foods = ["nasi", "mie", "sate", "soto", "bakso"]
+    rows = ["title,content"]
+    for i in range(60):
+        place, food = places[i % 5], foods[(i * 2) % 5]
+        rows.append(
+            f"Berita {i},Warga di Kota {place.title()} makan {food} goreng pagi ini. "
+            f"Polisi di Kota {place.title()} menangkap pencuri. Ibu membeli {food} hangat."
+        )
+    (folder / "tiny.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_vectors_put_words_of_the_same_contexts_together_and_are_cached(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nlp.ner.vectors import VectorSettings, cached_vectors
+
+    _tiny_news(tmp_path / "data")
+    settings = VectorSettings(dimensions=4, min_count=2)
+    built = cached_vectors(tmp_path / "data", tmp_path / "cache", settings)
+    nlp = spacy.load(built)
+
+    def similarity(a: str, b: str) -> float:
+        return float(nlp.vocab[a].vector @ nlp.vocab[b].vector)
+
+    # Places share "di Kota _", foods share "makan _ goreng": a place is nearer another
+    # place than a food.
+    assert similarity("jambi", "medan") > similarity("jambi", "sate")
+    assert similarity("nasi", "soto") > similarity("nasi", "padang")
+    assert (nlp.vocab["Jambi"].vector == nlp.vocab["jambi"].vector).all()
+    with caplog.at_level("INFO", logger="nlp.ner.vectors"):
+        again = cached_vectors(tmp_path / "data", tmp_path / "cache", settings)
+    assert again == built and "reusing" in caplog.text
+    # Nothing half-built is left beside the finished vectors.
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [built.name]
 
 
 def test_tiny_bert_fine_tunes_offline_and_tags(

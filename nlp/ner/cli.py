@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from nlp.ner.data import DATASETS, FOLDS, StoreSentences
+from nlp.ner.vectors import read_info
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 RECORDED_FOLDS: Final = REPO_ROOT / "models" / "ner-id" / "folds.json"
@@ -110,6 +111,13 @@ def train_ner(
     batch_size: Annotated[int, typer.Option(help="--backbone: sentences per batch.")] = 16,
     learning_rate: Annotated[float, typer.Option(help="--backbone: peak learning rate.")] = 5e-5,
     threads: Annotated[int, typer.Option(help="--backbone: torch CPU threads.")] = 1,
+    vectors: Annotated[
+        Path | None,
+        typer.Option(
+            help="Static word vectors (a folder from `pantau train ner-vectors`). Default: "
+            "counted once from the shared news and cached (~/.cache/pantau/ner)."
+        ),
+    ] = None,
     store: Annotated[
         bool | None,
         typer.Option(
@@ -143,8 +151,14 @@ def train_ner(
         )
         settings: dict[str, Any] = {"backbone": backbone, "epochs": epochs, "seed": seed}
     else:
+        settings = {"config": str(config_path), "seed": seed, "overrides": dict(overrides)}
+        if "paths.vectors" not in overrides and ner_train.uses_static_vectors(
+            config_path, overrides
+        ):
+            vectors_dir = vectors or _cached_vectors(shared_data)
+            overrides["paths.vectors"] = str(vectors_dir)
+            settings["vectors"] = read_info(vectors_dir)
         trainer = ner_train.spacy_trainer(config_path, seed, overrides)
-        settings = {"config": str(config_path), "seed": seed, "overrides": overrides}
 
     from_store = _store_sentences(False if fold and store is None else store, shared_data)
     if from_store.article_ids or from_store.left_out:
@@ -203,6 +217,46 @@ def train_ner(
             if summary:
                 _record_store(output, summary)
     typer.echo(f"saved {output} ({seconds:.0f} s of training)")
+
+
+def _cached_vectors(shared_data: Path | None) -> Path:
+    from nlp.ner.train import default_cache_dir
+    from nlp.ner.vectors import cached_vectors
+
+    try:
+        return cached_vectors(_data_dir(shared_data), default_cache_dir())
+    except FileNotFoundError as exc:
+        typer.echo(f"pantau: vectors: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+@train_app.command("ner-vectors")
+def train_ner_vectors(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the vectors.")],
+    shared_data: Annotated[
+        Path | None,
+        typer.Option("--shared-data", help="Shared data folder (else shared_data_dir, …)."),
+    ] = None,
+    max_documents: Annotated[
+        int, typer.Option(min=0, help="Count from the first N texts only (0: all).")
+    ] = 0,
+    dimensions: Annotated[int, typer.Option(min=2, help="Vector width.")] = 100,
+) -> None:
+    """Count the NER's static word vectors from the shared news (PPMI + SVD, no download):
+    what `pantau train ner` builds and caches by itself when not given --vectors."""
+    from nlp.ner.vectors import VectorSettings, build_vectors
+
+    logging.basicConfig(level=logging.INFO)
+    settings = VectorSettings(dimensions=dimensions, max_documents=max_documents)
+    try:
+        build_vectors(_data_dir(shared_data), output, settings)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    info = read_info(output)
+    typer.echo(
+        f"saved {output}: {info.get('words')} words × {dimensions} from {info.get('tokens')} tokens"
+    )
 
 
 def _store_sentences(use_store: bool | None, shared_data: Path | None) -> StoreSentences:

@@ -49,6 +49,20 @@ def single_thread() -> None:
         os.environ.setdefault(name, "1")
 
 
+STATIC_VECTORS_KEY: Final = "components.tok2vec.model.embed.include_static_vectors"
+
+
+def uses_static_vectors(config_path: Path, overrides: dict[str, Any]) -> bool:
+    """Whether the pipeline of `config_path` (with `overrides`) embeds static vectors, so
+    that training needs `paths.vectors`."""
+    if STATIC_VECTORS_KEY in overrides:
+        return bool(overrides[STATIC_VECTORS_KEY])
+    from spacy.util import load_config
+
+    embed = load_config(config_path)["components"]["tok2vec"]["model"]["embed"]
+    return bool(embed.get("include_static_vectors", False))
+
+
 def default_cache_dir() -> Path:
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "pantau" / "ner"

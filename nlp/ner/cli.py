@@ -209,7 +209,9 @@ def train_ner(
             # the model has seen.
             last = Path(work) / "run" / "model-last"
             chosen = last if train_file is None or dev_file is None else model_dir
-            ner_train.finish_shipped_model(chosen, output, RECORDED_FOLDS, summary)
+            ner_train.finish_shipped_model(
+                chosen, output, RECORDED_FOLDS, summary, settings.get("vectors")
+            )
         else:
             if output.exists():
                 shutil.rmtree(output)

@@ -270,7 +270,7 @@ def train_full(
 
 
 MODEL_NAME: Final = "id_pantau_ner"
-MODEL_VERSION: Final = "1.0.0"
+MODEL_VERSION: Final = "1.1.0"
 
 
 def finish_shipped_model(
@@ -278,10 +278,11 @@ def finish_shipped_model(
     output_dir: Path,
     folds_path: Path | None,
     from_store: dict[str, Any] | None = None,
+    vectors: dict[str, Any] | None = None,
 ) -> Path:
     """Copies a trained spaCy model to `output_dir` with its name, version and the 5-fold
-    scores in meta.json, and `from_store` (which store annotations it learned from) when
-    there were any."""
+    scores in meta.json, `from_store` (which store annotations it learned from) when there
+    were any, and what its static vectors were counted from."""
     if output_dir.exists():
         shutil.rmtree(output_dir)
     shutil.copytree(trained, output_dir)
@@ -307,5 +308,9 @@ def finish_shipped_model(
     meta.pop("performance", None)
     if from_store:
         meta["training_from_store"] = from_store
+    if vectors:
+        # What the static vectors were counted from (nlp/ner/vectors.py), beside spaCy's
+        # own shape summary in meta["vectors"].
+        meta["static_vectors"] = vectors
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return output_dir

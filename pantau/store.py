@@ -196,6 +196,38 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE export_requests ADD COLUMN started_at TEXT;
     """,
+    # 7: the labels generation, a counter that changes with anything the statistics read
+    # (web.service.load_case_articles: tags, label_corrections, and the id, story, source,
+    # date and text hash of tagged articles), so the web app can cache them safely
+    # (web/stats_cache.py). It starts at a random value: a store deleted and made again
+    # at the same path does not repeat the old numbers. No trigger on INSERT INTO
+    # articles or pages (the crawl's hot path): an article without a tag is in no
+    # statistic, and a story set on one (`save_story`) changes nothing either.
+    """
+    CREATE TABLE labels_generation (n INTEGER NOT NULL);
+    INSERT INTO labels_generation (n) VALUES (abs(random() % 1000000000000));
+    CREATE TRIGGER labels_generation_tag_insert AFTER INSERT ON tags
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_tag_update AFTER UPDATE ON tags
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_tag_delete AFTER DELETE ON tags
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_correction_insert AFTER INSERT ON label_corrections
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_correction_update AFTER UPDATE ON label_corrections
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_correction_delete AFTER DELETE ON label_corrections
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_article_update
+    AFTER UPDATE OF id, story_id, source, published, content_hash ON articles
+    WHEN (OLD.id IS NOT NEW.id OR OLD.story_id IS NOT NEW.story_id
+          OR OLD.source IS NOT NEW.source OR OLD.published IS NOT NEW.published
+          OR OLD.content_hash IS NOT NEW.content_hash)
+      AND EXISTS (SELECT 1 FROM tags WHERE article_id IN (OLD.id, NEW.id))
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    CREATE TRIGGER labels_generation_article_delete AFTER DELETE ON articles
+    BEGIN UPDATE labels_generation SET n = n + 1; END;
+    """,
 ]
 
 
@@ -715,6 +747,12 @@ class ArticleStore:
                 {**dict(row), "changes": json.loads(row["changes"])}
             )
         return found
+
+    def labels_generation(self) -> int:
+        """A number that changes (triggers of migration 7) whenever tags, corrections or
+        the story, source, date or text of a tagged article change, in any process: equal
+        numbers mean the statistics' inputs are unchanged (web/stats_cache.py)."""
+        return int(self._db.execute("SELECT n FROM labels_generation").fetchone()[0])
 
     # -- research datasets (pantau/export/) ------------------------------------------------
 

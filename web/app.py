@@ -54,7 +54,8 @@ from web import service
 from web.accounts import Accounts, LoginLimiter, Session, secret_key
 from web.charts import region_bars_svg, weekly_forms_svg
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from web.masking import mask_victims
+from web.masking import mask_victims, names_to_mask
+from web.stats_cache import StatsCache
 
 log = logging.getLogger("pantau.web")
 
@@ -95,6 +96,8 @@ class Resources:
         self._local = threading.local()
         # Applies pending migrations once, before any request.
         ArticleStore(settings.store_path).close()
+        # The dashboard's and /api/stats' labels, shared by the threads of this process.
+        self.stats_cache = StatsCache()
 
     def accounts(self) -> Accounts:
         found: Accounts | None = getattr(self._local, "accounts", None)
@@ -340,8 +343,9 @@ def create_app(settings: Settings) -> FastAPI:
         masked = session.user.role == "researcher"
         title, text = article.title, article.text
         if masked:
-            title = mask_victims(title, corrected, field="title")
-            text = mask_victims(text, corrected, field="text")
+            names = names_to_mask(corrected, (), title, text)
+            title = mask_victims(title, corrected, names, field="title")
+            text = mask_victims(text, corrected, names, field="text")
             # Entities would point into the unmasked text; researchers get them without
             # PERSON names.
             corrected = corrected.model_copy(
@@ -556,10 +560,10 @@ def create_app(settings: Settings) -> FastAPI:
         # Cases, not articles: one case reported by three outlets is one incident
         # (counting rules in web/service.py).
         db = resources.accounts()._db
-        corrections = resources.store().label_corrections()
-        case_articles = service.load_case_articles(db, corrections)
-        weekly = service.statistics_of(case_articles, "week")
-        jambi = service.statistics_of(case_articles, "week", region=service.JAMBI_PROVINCE)
+        # Read once per change of the labels (web/stats_cache.py), never stale.
+        snapshot = resources.stats_cache.snapshot(resources.store(), db)
+        weekly = resources.stats_cache.statistics(snapshot, "week")
+        jambi = resources.stats_cache.statistics(snapshot, "week", region=service.JAMBI_PROVINCE)
         newest = run_search(
             # Enough articles for 8 cases even when each was reported by several outlets.
             SearchRequest(
@@ -569,7 +573,7 @@ def create_app(settings: Settings) -> FastAPI:
             client_ip(request),
             audit=False,  # the dashboard's own query, not an analyst's search
         )
-        latest = service.latest_cases(db, corrections, newest.hits, "tppo", limit=8)
+        latest = service.latest_cases(db, snapshot.corrections, newest.hits, "tppo", limit=8)
         labels = category_labels(language(request))
         t = translator(language(request))
         weekly_svg = (
@@ -861,13 +865,8 @@ def create_app(settings: Settings) -> FastAPI:
         articles per week (ISO, WIB) or month by form and kabupaten/kota (corrected
         labels); `region=15` keeps Jambi province. `cases*` fields count cases, the others
         (`total`, `by_form`, `by_region`, `count`, `forms`) articles."""
-        return service.statistics(
-            resources.accounts()._db,
-            resources.store().label_corrections(),
-            period,
-            relevance,
-            region,
-        )
+        snapshot = resources.stats_cache.snapshot(resources.store(), resources.accounts()._db)
+        return resources.stats_cache.statistics(snapshot, period, relevance, region)
 
     @app.post(
         "/api/exports",

@@ -327,7 +327,7 @@ def _story_names(articles: Sequence[DigestArticle]) -> set[str]:
     outlets of one case name the same people, and only some tag them."""
     names: set[str] = set()
     for article in articles:
-        names |= names_to_mask(article.tagged)
+        names |= names_to_mask(article.tagged, (), article.title, article.text)
     return names
 
 

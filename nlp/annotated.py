@@ -172,4 +172,6 @@ GOLD_FIELDS = (
     "victims_count",
     "perpetrator_relation",
     "primary_location",
+    # Not a tagger field: what `pantau eval tag` checks digest masking against.
+    "victim_names",
 )

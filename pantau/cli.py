@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
@@ -19,6 +19,9 @@ from nlp.ner.cli import eval_ner
 from nlp.ner.cli import train_app as ner_train_app
 from pantau import __version__
 from pantau.config import ConfigError, Settings, SourceConfig, load_settings
+
+if TYPE_CHECKING:
+    from pantau.models import ArticleIn
 
 app = typer.Typer(
     help=(
@@ -851,16 +854,65 @@ def eval_tag(
             except ValueError as exc:
                 typer.echo(f"pantau eval: {exc}", err=True)
                 raise typer.Exit(EXIT_CONFIG) from exc
-    # No NER model: entities are not scored here, and no scored field depends on them.
+    # No NER model: no scored field depends on the entities (only masking below does).
     tagger = RuleTagger(model_dir=None, ner=None) if rules_only else RuleTagger(ner=None)
     tagged = [(article, labels, tagger.tag(article)) for article, labels in pairs]
     result = evaluate((labels, predicted) for _, labels, predicted in tagged)
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_report(result))
+    scores = result.as_dict()
+    named = [(article, labels) for article, labels in pairs if labels.get("victim_names")]
+    if named and not rules_only:
+        scores["victim_name_masking"] = _victim_name_masking(named)
+    if as_json:
+        typer.echo(json.dumps(scores, indent=2))
+    else:
+        typer.echo(format_report(result))
+        if "victim_name_masking" in scores:
+            masking = scores["victim_name_masking"]
+            typer.echo(
+                f"victims' names left visible by digest masking (full tagger, NER included): "
+                f"{masking['visible']} of {masking['mentions']} mentions "
+                f"({masking['articles_with_visible']} of {masking['articles']} articles); in "
+                f"those tagged incident or aggregate (what digests show): "
+                f"{masking['relevant_visible']} of {masking['relevant_mentions']} "
+                f"({masking['relevant_articles_with_visible']} of "
+                f"{masking['relevant_articles']} articles)"
+            )
     if gold == "general-news" and not as_json:
         hits = flagged((article, predicted) for article, _, predicted in tagged)
         typer.echo(f"flagged relevant: {len(hits)} of {len(tagged)} (check them by hand)")
         for article, predicted in hits:
             typer.echo(f"  {predicted.relevance:<9} {article.url}  {article.title[:90]}")
+
+
+def _victim_name_masking(named: list[tuple[ArticleIn, dict[str, Any]]]) -> dict[str, int]:
+    """Annotators' victim names in the articles vs what digest masking leaves visible, with
+    the full tagger (the NER model finds the persons the masking covers); also for the
+    articles the tagger finds relevant only, the ones a digest can show."""
+    from nlp.tagger import RuleTagger
+    from web.masking import NameExposure, victim_name_exposure
+
+    full = RuleTagger()
+    total, relevant = NameExposure(), NameExposure()
+    articles_with_visible = relevant_articles = relevant_with_visible = 0
+    for article, labels in named:
+        tagged = full.tag(article)
+        exposure = victim_name_exposure(article.title, article.text, tagged, labels["victim_names"])
+        total += exposure
+        articles_with_visible += int(exposure.visible > 0)
+        if tagged.relevance != "none":
+            relevant += exposure
+            relevant_articles += 1
+            relevant_with_visible += int(exposure.visible > 0)
+    return {
+        "articles": len(named),
+        "mentions": total.mentions,
+        "visible": total.visible,
+        "articles_with_visible": articles_with_visible,
+        "relevant_articles": relevant_articles,
+        "relevant_mentions": relevant.mentions,
+        "relevant_visible": relevant.visible,
+        "relevant_articles_with_visible": relevant_with_visible,
+    }
 
 
 @ner_train_app.command("tagger")

@@ -24,7 +24,7 @@ CHILD_CASE_OTHER = "Budi Santoso"  # the child's teacher: a PERSON in a child ca
 ADULT_VICTIM = "Rina Marlina"
 PERPETRATOR = "Hendra Gunawan"  # adult case, not a victim: stays
 # In an incident about a woman, written "Name (age)" but not tagged: the export's net
-# (pantau.export.dataset.unsure_persons) protects it.
+# (web.masking.protected_persons) protects it.
 UNTAGGED_RELATIVE = "Sri Wahyuni"
 PROTECTED = (CHILD_VICTIM, CHILD_CASE_OTHER, ADULT_VICTIM, UNTAGGED_RELATIVE)
 MODEL = ModelInfo(name="test-model", version="1.0")

@@ -149,6 +149,12 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
     assert 0.0 <= scores["relevance"]["incident_precision"] <= 1.0
     relevant = sum(1 for item in held_out if item.gold["relevance"] != "none")
     assert scores["primary_location_regency"]["total"] <= relevant
+    # Digest masking is checked against the victims' names the annotators listed.
+    named = [item for item in held_out if item.gold.get("victim_names")]
+    masking = scores["victim_name_masking"]
+    assert masking["articles"] == len(named) > 0
+    assert 0 <= masking["visible"] < masking["mentions"]
+    assert masking["relevant_articles"] <= masking["articles"]
 
     wrong = runner.invoke(
         app, ["eval", "tag", "--gold", "annotated", "--split", "dev", "--shared-data", "/x"]

@@ -4,6 +4,8 @@ PERSON role the tagger gives."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,8 +109,59 @@ def test_names_to_mask_includes_tagged_victims_and_mask_victims_uses_it() -> Non
     tagged = tag(
         "", text, [("text", "Rina Marlina", "victim"), ("text", "Hendra", "perpetrator")], []
     )
-    assert names_to_mask(tagged) == {"Rina Marlina"}
+    # The name and each of its words: the article may call her "Rina" further on.
+    assert names_to_mask(tagged) == {"Rina Marlina", "Rina", "Marlina"}
     assert mask_victims(text, tagged) == f"{MASK} dianiaya suaminya Hendra."
+    assert mask_victims(f"{text} Rina dirawat.", tagged) == (
+        f"{MASK} dianiaya suaminya Hendra. {MASK} dirawat."
+    )
+
+
+def test_a_name_the_ner_cut_short_is_masked_whole_in_the_body_not_widened_in_a_headline() -> None:
+    title = "Santri Bintang Balqis Maulana Tewas Dianiaya"
+    text = "Keluarga santri Bintang Balqis Maulana melapor. Menurut Bintang, ia dipukul."
+    tagged = tag(
+        title,
+        text,
+        [("title", "Balqis Maulana", "victim"), ("text", "Balqis Maulana", "victim")],
+        [],
+    )
+    names = names_to_mask(tagged, (), title, text)
+    assert "Bintang Balqis Maulana" in names and "Bintang" in names
+    assert mask_victims(text, tagged, names) == (
+        f"Keluarga santri {MASK} melapor. Menurut {MASK}, ia dipukul."
+    )
+    # The headline's capitalised verbs stay; the whole name comes from the body.
+    assert mask_victims(title, tagged, names, field="title") == f"Santri {MASK} Tewas Dianiaya"
+
+
+def test_initials_next_to_a_victim_word_are_protected_in_incidents_about_children() -> None:
+    text = (
+        "RB, siswi sekolah dasar, hamil. Korban berinisial PTA masih 9 tahun. Pelaku "
+        "menyetubuhi WB di rumah. Kapolres AKBP Budi dan tim SD Negeri datang."
+    )
+    from web.masking import victim_initials
+
+    assert victim_initials(text) == ["RB", "PTA", "WB"]
+    tagged = tag("", text, [], ["anak"])
+    masked = mask_victims(text, tagged)
+    assert not {"RB", "PTA", "WB"} & set(re.findall(r"[A-Z]{2,}", masked))
+    assert "AKBP" in masked and "SD Negeri" in masked
+
+
+def test_exposure_counts_the_listed_victims_words_left_visible() -> None:
+    from web.masking import victim_name_exposure
+
+    text = "Tiga Setia Gara dipukul suaminya. Tiga orang melihat. Setia mengadu."
+    tagged = tag("", text, [("text", "Setia Gara", None)], [])
+    # Word by word, as written: "Tiga" twice (once the number: counted all the same),
+    # "Setia" twice, "Gara" once. No victim role, no victim group: nothing is masked.
+    exposure = victim_name_exposure("", text, tagged, ["Tiga Setia Gara"])
+    assert (exposure.mentions, exposure.visible) == (5, 5)
+    # An incident about a woman: the person the tagger left open is protected, whole.
+    about_a_woman = tag("", text, [("text", "Setia Gara", None)], ["perempuan"])
+    exposure = victim_name_exposure("", text, about_a_woman, ["Tiga Setia Gara"])
+    assert (exposure.mentions, exposure.visible) == (5, 0)
 
 
 def test_names_with_an_age_are_found_and_can_be_protected() -> None:

@@ -380,16 +380,19 @@ def test_mask_victims_masks_listed_names_and_children_persons(demo: tuple[Path, 
     assert stored is not None and tagged is not None
     masked = mask_victims(stored.article.text, tagged)
     assert VICTIM_NAME not in masked and masked.count(MASK) == 2
-    # An adult case: only victims are masked, so a person the tagger gave no victim role
-    # keeps the name (a victim-role person is masked: tests/test_masking.py).
-    adult = tagged.model_copy(
+    # A case whose victims are neither women nor children: only victims are masked, so a
+    # person the tagger gave no victim role keeps the name.
+    no_group = tagged.model_copy(
         update={
-            "victim_groups": ["perempuan"],
+            "victim_groups": [],
             "entities": [e.model_copy(update={"role": None}) for e in tagged.entities],
         }
     )
-    assert mask_victims(stored.article.text, adult) == stored.article.text
-    assert "DPMPPA" not in mask_victims(stored.article.text, adult, victim_names=["DPMPPA"])
+    assert mask_victims(stored.article.text, no_group) == stored.article.text
+    assert "DPMPPA" not in mask_victims(stored.article.text, no_group, victim_names=["DPMPPA"])
+    # A woman's case: a person the tagger left open may be the victim it did not see.
+    woman = no_group.model_copy(update={"victim_groups": ["perempuan"]})
+    assert VICTIM_NAME not in mask_victims(stored.article.text, woman)
 
 
 # -- corrections --------------------------------------------------------------------------

@@ -21,17 +21,114 @@ MASK = "[nama disamarkan]"
 MIN_GLOBAL_NAME = 2
 
 
-def names_to_mask(tagged: TaggedArticle, victim_names: Iterable[str] = ()) -> set[str]:
+def names_to_mask(
+    tagged: TaggedArticle, victim_names: Iterable[str] = (), title: str = "", text: str = ""
+) -> set[str]:
     """Names never shown beyond an analyst's screen: those listed, every PERSON the tagger
-    marked as a victim (`Entity.role`), and every PERSON of an incident article about
-    children (the taxonomy's rule: an aggregate article — statistics, policy — names
-    officials, and the NER's mistakes on its title-case headlines, such as "Anak" or
-    "Gugus Tugas" taken for names, would be masked all through the text)."""
+    marked as a victim (`Entity.role`), every PERSON of an incident article about
+    children (the taxonomy's rule), and in an incident whose victims are women or children
+    the persons `protected_persons` adds (with `title`/`text`, also the untagged "Name
+    (age)"). Not in aggregate articles: they name officials, and the NER's mistakes on
+    title-case headlines ("Anak", "Gugus Tugas" taken for names) would be masked all
+    through the text."""
     names = {name.strip() for name in victim_names if name.strip()}
     names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON" and e.role == "victim"}
     if "anak" in tagged.victim_groups and tagged.relevance == "incident":
         names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON"}
-    return {name for name in names if name}
+    names |= {name.strip() for name in protected_persons(title, text, tagged)}
+    names = {name for name in names if name}
+    if text and names:
+        # A name the NER cut short ("Bintang [Balqis Maulana]") is masked whole, and each
+        # of its words where the article uses one alone.
+        names |= {text[start:end] for start, end in _widened_spans(text, tagged, names)}
+    return names | _name_parts(names, tagged)
+
+
+def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]:
+    """Persons protected beyond the tagged victims, in an incident whose victims are women
+    or children: every PERSON the tagger did not tag as a perpetrator (victims it failed to
+    recognise, often the subject of the story: a singer's own account of abuse), and every
+    "Name (age)" the NER did not tag at all (`aged_person_names`) unless its words belong
+    to a perpetrator, place or organisation it tagged. Over-masking an official costs a
+    reader little; a missed victim's name cannot be taken back (measured by
+    `victim_name_exposure` in `pantau eval tag`)."""
+    if tagged.relevance != "incident" or not tagged.victim_groups:
+        return []
+    persons = [e for e in tagged.entities if e.label == "PERSON"]
+    names = [e.text for e in persons if e.role != "perpetrator"]
+    perpetrators = {_words(e.text) for e in persons if e.role == "perpetrator"}
+    both = f"{title}\n{text}"
+    for name in [*aged_person_names(both), *victim_initials(both)]:
+        # "AS (14)" is a person even where the NER took "AS" for a place (Amerika Serikat).
+        if _words(name) not in perpetrators and name not in names:
+            names.append(name)
+    return names
+
+
+# Initials right after a word for the victim or the act ("korban berinisial PTA", "siswi
+# SD RB", "menyetubuhi WB", "keponakannya sendiri, AP") or before an apposition naming
+# the victim ("RB, siswi sekolah dasar"). Cue words match in any case, initials only in
+# capitals.
+_VICTIM_INITIALS = re.compile(
+    r"(?:(?<!\w)(?i:korban|siswi|siswa|murid|pelajar|bocah|balita|bayi|anak|keponakan|cucu"
+    r"|putri|putra|adik|santri|santriwati|remaja|gadis)(?i:nya)?"
+    r"(?:[ \t]+(?i:sendiri|kandung|tiri|perempuan|laki-laki|sd|smp|sma))?,?[ \t]+"
+    r"(?:(?i:ber)?(?i:inisial|inisal)[ \t]+)?"
+    r"|(?<!\w)(?i:menyetubuhi|mencabuli|memperkosa|merudapaksa|menganiaya|menjual|"
+    r"menyekap|menculik)[ \t]+)"
+    r"([A-Z]{1,4})(?![\w(])"
+    r"|(?<![\w-])([A-Z]{2,4}),[ \t]+(?i:siswi|siswa|bocah|balita|korban|seorang|pelajar)"
+)
+
+
+# Capitals that follow those words and are not a person: schools ("siswi SMP"), units.
+_NOT_INITIALS = frozenset(
+    [
+        "SD",
+        "SDN",
+        "MI",
+        "SMP",
+        "SMPN",
+        "MTS",
+        "SMA",
+        "SMAN",
+        "SMK",
+        "SMKN",
+        "MA",
+        "MAN",
+        "SLB",
+        "TK",
+        "PAUD",
+        "RT",
+        "RW",
+        "PPA",
+        "UPTD",
+        "TKI",
+        "TKW",
+        "PMI",
+        "CPMI",
+        "WNI",
+        "WNA",
+        "WIB",
+        "DPR",
+        "KPAI",
+    ]
+)
+
+
+def victim_initials(text: str) -> list[str]:
+    """Initials written next to a word for the victim ("korban berinisial PTA", "RB,
+    siswi …"), in order of first appearance. A pure function."""
+    found: list[str] = []
+    for match in _VICTIM_INITIALS.finditer(text):
+        initials = match.group(1) or match.group(2)
+        if initials not in found and initials not in _NOT_INITIALS:
+            found.append(initials)
+    return found
+
+
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(value.casefold().split())
 
 
 def mask_victims(
@@ -40,37 +137,198 @@ def mask_victims(
     victim_names: Iterable[str] = (),
     field: Literal["title", "text"] = "text",
 ) -> str:
-    """`text` (the article's title or text, as tagged) with victims' names replaced."""
+    """`text` (the article's title or text, as tagged) with victims' names replaced. An
+    untagged "Name (age)" is found in `text` itself; pass `names_to_mask(tagged, (),
+    title, text)` as `victim_names` to mask one found in the other field too."""
     victim_names = list(victim_names)
-    names = names_to_mask(tagged, victim_names)
+    if field == "text":
+        names = names_to_mask(tagged, victim_names, text=text)
+        spans = _widened_spans(text, tagged, names)
+    else:
+        # Headlines Capitalise Every Word: no widening there (it would take the verb);
+        # the body's whole names come in `victim_names` (see above).
+        names = names_to_mask(tagged, victim_names, title=text)
+        spans = sorted(
+            (e.start, e.end)
+            for e in tagged.entities
+            if e.field == field
+            and e.label == "PERSON"
+            and e.text.strip() in names
+            and text[e.start : e.end] == e.text
+        )
     if not names:
         return text
-    spans = sorted(
-        (e.start, e.end)
-        for e in tagged.entities
-        if e.field == field
-        and e.label == "PERSON"
-        and e.text.strip() in names
-        and text[e.start : e.end] == e.text
-    )
-    # Exact spans first, right to left so earlier offsets stay valid.
-    masked = text
-    for start, end in reversed(_merge(spans)):
-        masked = masked[:start] + MASK + masked[end:]
-    # Then every other whole-word occurrence (a name repeated later in the text).
+    # The tagged mentions and every other whole-word occurrence of a name (one repeated
+    # later, a part used alone), as one set of spans: two names side by side ("Bintang"
+    # before "Balqis Maulana") become one mask.
     longer = sorted((n for n in names if len(n) >= MIN_GLOBAL_NAME), key=len, reverse=True)
     if longer:
         pattern = re.compile(
             r"(?<!\w)(?:" + "|".join(re.escape(name) for name in longer) + r")(?!\w)"
         )
-        masked = pattern.sub(MASK, masked)
+        spans = sorted([*spans, *(m.span() for m in pattern.finditer(text))])
+    masked = text
+    for start, end in reversed(_merge(spans, text)):  # right to left: offsets stay valid
+        masked = masked[:start] + MASK + masked[end:]
     return masked
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+# A capitalised word (or "bin"/"binti" before one) right next to a masked name.
+_NEXT_NAME_WORD = re.compile(r"[ \t]+((?:bin|binti)[ \t]+)?[A-Z][a-z\u2019']+")
+_PREVIOUS_NAME_WORD = re.compile(r"[A-Z][a-z\u2019']+[ \t]+$")
+_MAX_EXTRA_WORDS = 2
+
+
+def _widened_spans(text: str, tagged: TaggedArticle, names: set[str]) -> list[tuple[int, int]]:
+    """The body's PERSON mentions of `names`, each widened by `_whole_name`."""
+    others = [
+        (e.start, e.end) for e in tagged.entities if e.field == "text" and e.label != "PERSON"
+    ]
+    return sorted(
+        _whole_name(text, e.start, e.end, others)
+        for e in tagged.entities
+        if e.field == "text"
+        and e.label == "PERSON"
+        and e.text.strip() in names
+        and text[e.start : e.end] == e.text
+    )
+
+
+def _whole_name(text: str, start: int, end: int, others: list[tuple[int, int]]) -> tuple[int, int]:
+    """A PERSON span widened over up to two capitalised words directly before and after
+    it ("Tiga [Setia Gara]", "[Ranti] binti Kanita"), never into another entity (a place,
+    an organisation) and never across a sentence end. Over-masking a word costs a reader
+    little; half a name is still a name."""
+
+    def free(a: int, b: int) -> bool:
+        return not any(a < other_end and other_start < b for other_start, other_end in others)
+
+    for _ in range(_MAX_EXTRA_WORDS):
+        before = _PREVIOUS_NAME_WORD.search(text, max(0, start - 40), start)
+        if (
+            before is None
+            or not free(before.start(), start)
+            or before.group().split()[0] in (_SENTENCE_STARTERS)
+        ):
+            break
+        start = before.start()
+    for _ in range(_MAX_EXTRA_WORDS):
+        after = _NEXT_NAME_WORD.match(text, end)
+        if after is None or not free(end, after.end()):
+            break
+        end = after.end()
+    return start, end
+
+
+# Capitalised words often written right before a name that are not part of it.
+_SENTENCE_STARTERS = frozenset(
+    [
+        "Menurut",
+        "Kata",
+        "Ujar",
+        "Dalam",
+        "Saat",
+        "Ketika",
+        "Sementara",
+        "Sedangkan",
+        "Namun",
+        "Tetapi",
+        "Kemudian",
+        "Lalu",
+        "Selain",
+        "Bagi",
+        "Untuk",
+        "Oleh",
+        "Dengan",
+        "Dari",
+        "Kepada",
+        "Pada",
+        "Di",
+        "Ke",
+        "Dan",
+        "Atau",
+        "Bahwa",
+        "Sebelumnya",
+        "Akhirnya",
+        "Bahkan",
+        "Hingga",
+        "Sejak",
+        "Setelah",
+        "Sebelum",
+        "Meski",
+        "Jika",
+        "Apabila",
+        "Karena",
+        "Sebab",
+    ]
+)
+
+
+def _name_parts(names: set[str], tagged: TaggedArticle) -> set[str]:
+    """The words of each multi-word name ("Bintang" of "Bintang Balqis Maulana"): an
+    article calls the victim by one of them too. Not a word of a place or organisation the
+    article names, nor a particle or a short word."""
+    entity_words = {word for e in tagged.entities if e.label != "PERSON" for word in e.text.split()}
+    return {
+        word
+        for name in names
+        if len(name.split()) > 1
+        for word in name.split()
+        if len(word) >= _MIN_NAME_PART
+        and word[0].isupper()
+        and word.casefold() not in _NAME_PARTICLES
+        and word not in entity_words
+    }
+
+
+@dataclass(frozen=True)
+class NameExposure:
+    """How many mentions of known victims' names a masked text still shows."""
+
+    mentions: int = 0
+    visible: int = 0
+
+    def __add__(self, other: NameExposure) -> NameExposure:
+        return NameExposure(self.mentions + other.mentions, self.visible + other.visible)
+
+
+def _mentions(text: str, word: str) -> int:
+    # As written or in capitals (a headline "SITI"), never lower-cased: "Tiga" in "Tiga
+    # Setia Gara" is a name, "tiga" in a sentence is the number three.
+    spellings = "|".join(re.escape(w) for w in dict.fromkeys((word, word.upper())))
+    return len(re.findall(r"(?<!\w)(?:" + spellings + r")(?!\w)", text))
+
+
+def victim_name_exposure(
+    title: str, text: str, tagged: TaggedArticle, known_victims: Iterable[str]
+) -> NameExposure:
+    """Mentions of `known_victims` (names an annotator listed) in the article, and how many
+    of them `mask_victims` leaves visible when it knows only what the tagger found, as in a
+    digest of this one article. Counted word by word ("Siti Aminah": "Siti" and "Aminah"),
+    as written or in capitals, so a name masked only in part still counts as visible."""
+    words = {
+        word
+        for name in known_victims
+        for word in name.split()
+        if len(word) >= MIN_GLOBAL_NAME and word.casefold() not in _NAME_PARTICLES
+    }
+    names = names_to_mask(tagged, (), title, text)  # what a digest of the article masks
+    masked_title = mask_victims(title, tagged, names, field="title")
+    masked_text = mask_victims(text, tagged, names, field="text")
+    exposure = NameExposure()
+    for word in sorted(words):
+        exposure += NameExposure(
+            _mentions(title, word) + _mentions(text, word),
+            _mentions(masked_title, word) + _mentions(masked_text, word),
+        )
+    return exposure
+
+
+def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Sorted spans joined where they overlap or only blanks separate them."""
     merged: list[tuple[int, int]] = []
     for start, end in spans:
-        if merged and start < merged[-1][1]:
+        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip(" \t")):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

@@ -30,7 +30,7 @@ from pantau.models import (
     within_region,
 )
 from pantau.store import ArticleStore
-from web.masking import mask_victims
+from web.masking import mask_victims, names_to_mask
 
 WIB = timezone(timedelta(hours=7))
 JAMBI_PROVINCE = "15"
@@ -488,8 +488,9 @@ def mask_result(result: SearchResult, request: SearchRequest, store: ArticleStor
             hit.title_html = escape(hit.title)
             hit.snippet_html = ""
             continue
-        title = mask_victims(stored.article.title, tagged, field="title")
-        text = mask_victims(stored.article.text, tagged, field="text")
+        names = names_to_mask(tagged, (), stored.article.title, stored.article.text)
+        title = mask_victims(stored.article.title, tagged, names, field="title")
+        text = mask_victims(stored.article.text, tagged, names, field="text")
         hit.title = title
         hit.title_html = highlight(title, terms)
         hit.snippet_html = snippet(text, terms)

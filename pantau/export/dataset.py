@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from pantau.export.labels import LabelledArticle, Provenance
 from pantau.models import CATEGORIES, Category, Relevance, TaggedArticle, VictimGroup
-from web.masking import aged_person_names, pseudonymise
+from web.masking import protected_persons, pseudonymise
 
 WIB = timezone(timedelta(hours=7))
 Split = Literal["train", "dev", "test"]
@@ -246,7 +246,7 @@ def _record(item: LabelledArticle, split: Split, options: ExportOptions) -> Expo
             text,
             tagged,
             others={"url": url},
-            other_names=unsure_persons(title, text, tagged),
+            other_names=protected_persons(title, text, tagged),
         )
         title, text, tagged = protected.title, protected.text, protected.tagged
         url, pseudonyms = protected.others["url"], protected.pseudonyms
@@ -263,30 +263,6 @@ def _record(item: LabelledArticle, split: Split, options: ExportOptions) -> Expo
         provenance=item.provenance,
         pseudonyms=pseudonyms,
     )
-
-
-def unsure_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]:
-    """Persons an export protects beyond victims and child cases: in an incident whose
-    victims are women or children, every PERSON whose role the tagger left open, and
-    every "Name (age)" the tagger did not tag at all (`aged_person_names`) unless the
-    words belong to a place or organisation it tagged. Over-masking a perpetrator costs a
-    researcher little; a missed victim's name cannot be taken back."""
-    if tagged.relevance != "incident" or not tagged.victim_groups:
-        return []
-    decided = {
-        _words(e.text) for e in tagged.entities if e.label == "PERSON" and e.role is not None
-    }
-    not_persons = {word for e in tagged.entities if e.label != "PERSON" for word in _words(e.text)}
-    names = [e.text for e in tagged.entities if e.label == "PERSON" and e.role is None]
-    for name in aged_person_names(f"{title}\n{text}"):
-        words = _words(name)
-        if words not in decided and not set(words) & not_persons:
-            names.append(name)
-    return names
-
-
-def _words(value: str) -> tuple[str, ...]:
-    return tuple(value.casefold().split())
 
 
 def _story_label(story_id: str) -> str:

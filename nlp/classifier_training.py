@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
+from nlp.annotated import read_pool
 from nlp.classifier import (
     BODY_CHARS,
     MODEL_FILE_NAME,
@@ -116,6 +117,7 @@ def fit(
     )
     rule_matrix = np.array([rule_vector(features) for _, features in examples])
     weights = np.array([e.weight for e, _ in examples])
+    groups = case_groups([e for e, _ in examples])
 
     heads: dict[str, Any] = {}
     report: dict[str, Any] = {}
@@ -152,7 +154,7 @@ def fit(
             if uses_terms
             else sparse.csr_matrix(rule_matrix)
         )
-        head, oof = fit_head(features[mask], labels[mask], weights[mask], uses_terms)
+        head, oof = fit_head(features[mask], labels[mask], weights[mask], uses_terms, groups[mask])
         head["trained_on"] = {"positive": positives, "negative": int(mask.sum()) - positives}
         if uses_terms:
             head["weights"] = [round(float(w), 6) for w in head.pop("coef")[: len(vocabulary)]]
@@ -164,6 +166,8 @@ def fit(
             head["rule_weights"] = [round(float(w), 6) for w in head.pop("coef_all")]
             head.pop("coef")
         heads[name] = head
+        if name == "incident":
+            head["threshold"] = recall_leaning_threshold(examples, mask, labels, oof)
         report[name] = cv_report(name, examples, mask, labels, oof, head)
         # Model selection on the train split only: a head that does worse than the rules
         # in cross-validation on the annotated train articles leaves the decision to them.
@@ -279,11 +283,59 @@ def build_vocabulary(counts: list[Counter[str]]) -> tuple[list[str], list[float]
     return vocabulary, idf
 
 
+def case_groups(examples: list[Example]) -> np.ndarray:
+    """The cross-validation group of each example: an annotated article's case group (the
+    pool's, so no case is on both sides of a fold), else the article itself."""
+    pool_groups = {item.id: item.group for item in read_pool()}
+    return np.array(
+        [
+            pool_groups.get(e.article.id, e.article.id)
+            if e.source == "annotated-train"
+            else f"{e.source}:{e.article.id}"
+            for e in examples
+        ]
+    )
+
+
+# Incident threshold: the one of these that maximises F-beta with beta 2 (recall counts
+# four times as much as precision: a missed case is the worst error) on the annotated
+# train articles' out-of-fold probabilities; ties keep the higher threshold.
+INCIDENT_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+RECALL_BETA = 2.0
+
+
+def recall_leaning_threshold(
+    examples: list[tuple[Example, dict[str, float]]],
+    mask: np.ndarray,
+    labels: np.ndarray,
+    oof_logits: np.ndarray,
+) -> float:
+    selected = [pair for pair, keep in zip(examples, mask, strict=True) if keep]
+    annotated = np.array([e.source == "annotated-train" for e, _ in selected])
+    gold = labels[mask][annotated]
+    probability = 1.0 / (1.0 + np.exp(-oof_logits[annotated]))
+    best, best_score = 0.5, -1.0
+    for threshold in sorted(INCIDENT_THRESHOLDS, reverse=True):
+        predicted = probability >= threshold
+        tp = int((gold & predicted).sum())
+        precision = tp / max(int(predicted.sum()), 1)
+        recall = tp / max(int(gold.sum()), 1)
+        beta2 = RECALL_BETA**2
+        score = (1 + beta2) * precision * recall / max(beta2 * precision + recall, 1e-9)
+        if score > best_score + 1e-9:
+            best, best_score = threshold, score
+    return best
+
+
 def fit_head(
-    features: sparse.csr_matrix, labels: np.ndarray, weights: np.ndarray, uses_terms: bool
+    features: sparse.csr_matrix,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    uses_terms: bool,
+    groups: np.ndarray,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """A logistic regression, its Platt calibration from out-of-fold decision values, and
-    those out-of-fold values (for the report)."""
+    """A logistic regression, its Platt calibration from out-of-fold decision values
+    (folds by case group: `case_groups`), and those out-of-fold values (for the report)."""
 
     def model() -> LogisticRegression:
         return LogisticRegression(
@@ -293,13 +345,13 @@ def fit_head(
             random_state=SEED,  # liblinear shuffles: fixed, so the same data gives the same file
         )
 
-    folds = StratifiedKFold(
+    folds = StratifiedGroupKFold(
         n_splits=min(FOLDS, int(labels.sum()), int((~labels).sum())),
         shuffle=True,
         random_state=SEED,
     )
     oof = np.zeros(len(labels))
-    for train_index, test_index in folds.split(features, labels):
+    for train_index, test_index in folds.split(features, labels, groups):
         fold_model = model().fit(features[train_index], labels[train_index], weights[train_index])
         oof[test_index] = fold_model.decision_function(features[test_index])
     platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), labels, weights)
@@ -335,7 +387,8 @@ def cv_report(
     if not annotated.any():
         return {}
     gold = labels[mask][annotated]
-    predicted = oof_logits[annotated] >= 0  # probability >= 0.5
+    threshold = float(head.get("threshold", 0.5))
+    predicted = oof_logits[annotated] >= math.log(threshold / (1 - threshold))  # p >= it
     rule_key = {"relevant": "rule:relevant", "incident": "rule:incident"}.get(
         name, f"margin:{name}"
     )
@@ -348,6 +401,7 @@ def cv_report(
         "f1_rules": round(_f1(gold, by_rules), 3),
         "f1_classifier_oof": round(_f1(gold, predicted), 3),
         "uses_terms": head["uses_terms"],
+        "threshold": threshold,
     }
 
 

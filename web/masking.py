@@ -48,10 +48,10 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     """Persons protected beyond the tagged victims, in an incident whose victims are women
     or children: every PERSON the tagger did not tag as a perpetrator (victims it failed to
     recognise, often the subject of the story: a singer's own account of abuse), and every
-    "Name (age)" the NER did not tag at all (`aged_person_names`) unless its words belong
-    to a perpetrator, place or organisation it tagged. Over-masking an official costs a
-    reader little; a missed victim's name cannot be taken back (measured by
-    `victim_name_exposure` in `pantau eval tag`)."""
+    "Name (age)" the NER did not tag (`aged_person_names`) and initials next to a word for
+    the victim (`victim_initials`), unless they name a tagged perpetrator. Over-masking an
+    official costs a reader little; a missed victim's name cannot be taken back (measured
+    by `victim_name_exposure` in `pantau eval tag`)."""
     if tagged.relevance != "incident" or not tagged.victim_groups:
         return []
     persons = [e for e in tagged.entities if e.label == "PERSON"]
@@ -82,11 +82,11 @@ _VICTIM_INITIALS = re.compile(
 
 
 # Capitals that follow those words and are not a person: schools ("siswi SMP"), units.
+# Not "MA"/"MI" (madrasahs): as initials they are too common to let through.
 _NOT_INITIALS = frozenset(
     [
         "SD",
         "SDN",
-        "MI",
         "SMP",
         "SMPN",
         "MTS",
@@ -94,7 +94,6 @@ _NOT_INITIALS = frozenset(
         "SMAN",
         "SMK",
         "SMKN",
-        "MA",
         "MAN",
         "SLB",
         "TK",

@@ -304,14 +304,21 @@ INCIDENT_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 RECALL_BETA = 2.0
 
 
+def annotated_part(
+    examples: list[tuple[Example, dict[str, float]]], mask: np.ndarray
+) -> tuple[list[tuple[Example, dict[str, float]]], np.ndarray]:
+    """A head's examples (`mask`) and which of them are annotated train articles."""
+    selected = [pair for pair, keep in zip(examples, mask, strict=True) if keep]
+    return selected, np.array([e.source == "annotated-train" for e, _ in selected], bool)
+
+
 def recall_leaning_threshold(
     examples: list[tuple[Example, dict[str, float]]],
     mask: np.ndarray,
     labels: np.ndarray,
     oof_logits: np.ndarray,
 ) -> float:
-    selected = [pair for pair, keep in zip(examples, mask, strict=True) if keep]
-    annotated = np.array([e.source == "annotated-train" for e, _ in selected])
+    _, annotated = annotated_part(examples, mask)
     gold = labels[mask][annotated]
     probability = 1.0 / (1.0 + np.exp(-oof_logits[annotated]))
     best, best_score = 0.5, -1.0
@@ -382,8 +389,7 @@ def cv_report(
     head: dict[str, Any],
 ) -> dict[str, Any]:
     """Out-of-fold F1 on the annotated train articles: the rules' decision vs the head's."""
-    selected = [pair for pair, keep in zip(examples, mask, strict=True) if keep]
-    annotated = np.array([e.source == "annotated-train" for e, _ in selected])
+    selected, annotated = annotated_part(examples, mask)
     if not annotated.any():
         return {}
     gold = labels[mask][annotated]

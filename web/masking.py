@@ -56,11 +56,11 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
         return []
     persons = [e for e in tagged.entities if e.label == "PERSON"]
     names = [e.text for e in persons if e.role != "perpetrator"]
-    perpetrators = {_words(e.text) for e in persons if e.role == "perpetrator"}
+    perpetrators = {_name_key(e.text) for e in persons if e.role == "perpetrator"}
     both = f"{title}\n{text}"
     for name in [*aged_person_names(both), *victim_initials(both)]:
         # "AS (14)" is a person even where the NER took "AS" for a place (Amerika Serikat).
-        if _words(name) not in perpetrators and name not in names:
+        if _name_key(name) not in perpetrators and name not in names:
             names.append(name)
     return names
 
@@ -124,10 +124,6 @@ def victim_initials(text: str) -> list[str]:
         if initials not in found and initials not in _NOT_INITIALS:
             found.append(initials)
     return found
-
-
-def _words(value: str) -> tuple[str, ...]:
-    return tuple(value.casefold().split())
 
 
 def mask_victims(

@@ -24,6 +24,12 @@ SHIPPED_MODEL: Final = REPO_ROOT / "models" / "ner-id" / "model"
 FOLDS_COMMAND: Final = "make ner-folds"
 EXIT_USAGE: Final = 2
 
+# The shared data folder option of the training commands.
+SharedDataOption = Annotated[
+    Path | None,
+    typer.Option("--shared-data", help="Shared data folder (else shared_data_dir, …)."),
+]
+
 train_app = typer.Typer(help="Train the models.", no_args_is_help=True)
 log = logging.getLogger(__name__)
 
@@ -62,10 +68,7 @@ def _dataset(name: str) -> str:
 @train_app.command("ner")
 def train_ner(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model.")],
-    shared_data: Annotated[
-        Path | None,
-        typer.Option("--shared-data", help="Shared data folder (else shared_data_dir, …)."),
-    ] = None,
+    shared_data: SharedDataOption = None,
     fold: Annotated[
         list[int] | None,
         typer.Option(
@@ -235,10 +238,7 @@ def _cached_vectors(shared_data: Path | None) -> Path:
 @train_app.command("ner-vectors")
 def train_ner_vectors(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the vectors.")],
-    shared_data: Annotated[
-        Path | None,
-        typer.Option("--shared-data", help="Shared data folder (else shared_data_dir, …)."),
-    ] = None,
+    shared_data: SharedDataOption = None,
     max_documents: Annotated[
         int, typer.Option(min=0, help="Count from the first N texts only (0: all).")
     ] = 0,

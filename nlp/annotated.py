@@ -16,7 +16,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +28,10 @@ from pantau.models import ArticleIn
 
 ANNOTATED_DIR = Path(__file__).parent / "data" / "annotated"
 POOL_FILE = ANNOTATED_DIR / "pool.jsonl"
+# The double annotation: a second annotator's labels, and the adjudicator's final records
+# for the articles on which the two disagreed.
+SECOND_DIR_NAME = "second"
+ADJUDICATED_FILE_NAME = "adjudicated.jsonl"
 Split = Literal["train", "test"]
 # About 40% held out: enough TPPO articles in the test part to measure them at all.
 TEST_SHARE_PERCENT = 40
@@ -113,10 +117,10 @@ def read_pool(path: Path = POOL_FILE) -> list[PoolItem]:
         return [PoolItem.model_validate_json(line) for line in handle if line.strip()]
 
 
-def read_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:
-    """Every `labels-*.jsonl` record by article id (a later file wins on a repeated id)."""
+def _read_label_files(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
+    """Label records by article id (a later file wins on a repeated id)."""
     labels: dict[str, dict[str, Any]] = {}
-    for path in sorted(directory.glob("labels-*.jsonl")):
+    for path in paths:
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
@@ -127,6 +131,69 @@ def read_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:
                     raise ValueError(f"{path}:{number}: not JSON: {error}") from error
                 labels[record["id"]] = record
     return labels
+
+
+def read_labels(
+    directory: Path = ANNOTATED_DIR, *, adjudicated: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The gold labels by article id: the first annotation (`labels-*.jsonl`), replaced by
+    the adjudicated record (`adjudicated.jsonl`) where a second annotator disagreed and an
+    adjudicator decided. `adjudicated=False` gives the first annotation alone."""
+    labels = _read_label_files(sorted(directory.glob("labels-*.jsonl")))
+    if adjudicated:
+        decided = read_adjudicated(directory)
+        unknown = sorted(set(decided) - set(labels))
+        if unknown:
+            raise ValueError(f"{ADJUDICATED_FILE_NAME}: adjudicates unlabelled {unknown[:3]}")
+        labels.update(decided)
+    return labels
+
+
+def read_adjudicated(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:
+    """The adjudicator's final records (`adjudicated.jsonl`) by article id."""
+    path = directory / ADJUDICATED_FILE_NAME
+    return _read_label_files([path]) if path.exists() else {}
+
+
+def read_second_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:
+    """The second, independent annotation (`second/labels-*.jsonl`) by article id."""
+    return _read_label_files(sorted((directory / SECOND_DIR_NAME).glob("labels-*.jsonl")))
+
+
+def label_disagreements(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
+    """The scored fields on which two label records of one article differ, compared the way
+    `pantau eval tag` compares them (sets for lists, kabupaten/kota for places). When both
+    say `none`, nothing else is scored, so nothing else can disagree."""
+    if first["relevance"] != second["relevance"]:
+        return ["relevance", *(f for f in _DETAIL_FIELDS if _differs(f, first, second))]
+    if first["relevance"] == "none":
+        return []
+    return [f for f in _DETAIL_FIELDS if _differs(f, first, second)]
+
+
+_DETAIL_FIELDS = (
+    "categories",
+    "victim_groups",
+    "domestic",
+    "victims_count",
+    "perpetrator_relation",
+    "primary_location",
+)
+
+
+def _differs(field_name: str, first: dict[str, Any], second: dict[str, Any]) -> bool:
+    a, b = first.get(field_name), second.get(field_name)
+    if field_name in ("categories", "victim_groups"):
+        return set(a or ()) != set(b or ())
+    if field_name == "domestic":
+        return bool(a) != bool(b)
+    if field_name == "primary_location":
+        return _regency(a) != _regency(b)
+    return bool(a != b)
+
+
+def _regency(code: str | None) -> str | None:
+    return ".".join(code.split(".")[:2]) if code else None
 
 
 @dataclass(frozen=True)

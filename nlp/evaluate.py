@@ -118,6 +118,19 @@ class TagEvaluation:
         present = [lbl for lbl in RELEVANCE_LABELS if any(g == lbl for g, _ in self.confusion)]
         return sum(self.relevance_f1(lbl) for lbl in present) / len(present) if present else 0.0
 
+    def relevance_kappa(self) -> float:
+        """Cohen's kappa of the relevance labels: agreement beyond what chance gives."""
+        total = sum(self.confusion.values())
+        if not total:
+            return 0.0
+        observed = self.relevance_accuracy()
+        expected = sum(
+            sum(n for (g, _), n in self.confusion.items() if g == label)
+            * sum(n for (_, p), n in self.confusion.items() if p == label)
+            for label in RELEVANCE_LABELS
+        ) / (total * total)
+        return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+
     def incident_precision_recall(self) -> tuple[float, float]:
         tp = self.confusion[("incident", "incident")]
         fp = sum(n for (g, p), n in self.confusion.items() if p == "incident" and g != "incident")
@@ -133,6 +146,7 @@ class TagEvaluation:
                 "scored": sum(self.confusion.values()),
                 "accuracy": self.relevance_accuracy(),
                 "macro_f1": self.relevance_macro_f1(),
+                "kappa": self.relevance_kappa(),
                 "incident_precision": precision,
                 "incident_recall": recall,
                 "incident_score_brier": brier,
@@ -151,39 +165,61 @@ class TagEvaluation:
 
 def evaluate(records: Iterable[tuple[dict[str, Any], TaggedArticle]]) -> TagEvaluation:
     """Score (gold, predicted) pairs."""
+    return evaluate_labels((gold, tagged_labels(predicted)) for gold, predicted in records)
+
+
+def tagged_labels(tagged: TaggedArticle) -> dict[str, Any]:
+    """A tagged record's scored fields in the shape of a gold label record."""
+    labels: dict[str, Any] = {
+        "relevance": tagged.relevance,
+        "categories": list(tagged.categories),
+        "victim_groups": list(tagged.victim_groups),
+        "domestic": tagged.domestic,
+        "perpetrator_relation": tagged.perpetrators.relation,
+        "victims_count": tagged.victims.count,
+        "primary_location": tagged.primary_location.code if tagged.primary_location else None,
+    }
+    if "incident" in tagged.scores:
+        labels["incident_score"] = tagged.scores["incident"]
+    return labels
+
+
+def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> TagEvaluation:
+    """Score (gold, other) pairs of label records: the tagger's (`tagged_labels`) or a
+    second annotator's, whose agreement with the first is the ceiling a tagger can show."""
     result = TagEvaluation()
-    for gold, predicted in records:
+    for gold, other in records:
         result.articles += 1
         if "relevance" in gold:
-            result.confusion[(gold["relevance"], predicted.relevance)] += 1
-            if "incident" in predicted.scores:
+            result.confusion[(gold["relevance"], other["relevance"])] += 1
+            if "incident_score" in other:
                 result.incident_scores.append(
-                    (predicted.scores["incident"], gold["relevance"] == "incident")
+                    (other["incident_score"], gold["relevance"] == "incident")
                 )
         if "categories" in gold:
-            result.categories.add(set(gold["categories"]), set(predicted.categories))
+            result.categories.add(set(gold["categories"]), set(other["categories"] or ()))
         if "victim_groups" in gold:
-            result.victim_groups.add(set(gold["victim_groups"]), set(predicted.victim_groups))
+            result.victim_groups.add(set(gold["victim_groups"]), set(other["victim_groups"] or ()))
         elif "victim_groups_include" in gold:
             # Only the listed groups are known: score those labels, not the others.
             known = set(gold["victim_groups_include"])
-            result.victim_groups.add(known, {g for g in predicted.victim_groups if g in known})
+            result.victim_groups.add(known, {g for g in other["victim_groups"] if g in known})
         if gold.get("domestic") is not None:
-            result.domestic.add(bool(gold["domestic"]) == bool(predicted.domestic))
+            result.domestic.add(bool(gold["domestic"]) == bool(other["domestic"]))
         if gold.get("perpetrator_relation") is not None:
-            result.relation.add(gold["perpetrator_relation"] == predicted.perpetrators.relation)
+            result.relation.add(gold["perpetrator_relation"] == other["perpetrator_relation"])
         if "victims_count" in gold:
-            result.victims_count.add(gold["victims_count"] == predicted.victims.count)
+            result.victims_count.add(gold["victims_count"] == other["victims_count"])
         if "primary_location" in gold and gold.get("relevance") != "none":
             # Where a case happened matters for incidents and aggregates; for other news
             # the schema leaves the location to the tagger's judgement.
-            _score_location(result, gold["primary_location"], predicted)
+            _score_location(result, gold["primary_location"], other["primary_location"])
     return result
 
 
-def _score_location(result: TagEvaluation, gold_code: str | None, predicted: TaggedArticle) -> None:
-    location = predicted.primary_location
-    predicted_code = location.code if location else None
+def _score_location(
+    result: TagEvaluation, gold_code: str | None, predicted_code: str | None
+) -> None:
     if gold_code is None:
         result.location_regency.add(predicted_code is None)
         result.location_province.add(predicted_code is None)
@@ -213,10 +249,17 @@ def format_report(evaluation: TagEvaluation) -> str:
     if relevance["scored"]:
         lines += [
             f"relevance accuracy {relevance['accuracy']:.3f}  macro-F1 "
-            f"{relevance['macro_f1']:.3f}  incident precision {relevance['incident_precision']:.3f}"
-            f" recall {relevance['incident_recall']:.3f}",
-            f"  incident score: Brier {relevance['incident_score_brier']:.3f}, expected "
-            f"calibration error {relevance['incident_score_ece']:.3f}",
+            f"{relevance['macro_f1']:.3f}  Cohen's kappa {relevance['kappa']:.3f}  incident "
+            f"precision {relevance['incident_precision']:.3f} recall "
+            f"{relevance['incident_recall']:.3f}",
+            *(
+                [
+                    f"  incident score: Brier {relevance['incident_score_brier']:.3f}, "
+                    f"expected calibration error {relevance['incident_score_ece']:.3f}"
+                ]
+                if evaluation.incident_scores
+                else []
+            ),
             "  confusion (rows gold, columns predicted):",
             "  " + " " * 11 + "".join(f"{label:>11}" for label in RELEVANCE_LABELS),
         ]

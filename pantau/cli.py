@@ -884,6 +884,48 @@ def eval_tag(
             typer.echo(f"  {predicted.relevance:<9} {article.url}  {article.title[:90]}")
 
 
+@eval_app.command("agreement")
+def eval_agreement(
+    split: Annotated[
+        str, typer.Option(help="'test' (held out), 'train', or 'all' of the annotated set.")
+    ] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Inter-annotator agreement on Pantau's annotated set: the second, independent
+    annotation scored against the first with the measures of `pantau eval tag` (the ceiling
+    for the tagger's numbers), and what adjudication of the disagreements changed. Reads the
+    label files only."""
+    from nlp.agreement import annotator_agreement
+    from nlp.evaluate import format_report
+
+    if split not in ("test", "train", "all"):
+        typer.echo("pantau eval: --split must be 'test', 'train' or 'all'", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        evaluation, summary = annotator_agreement(
+            None if split == "all" else ("test" if split == "test" else "train")
+        )
+    except ValueError as exc:
+        typer.echo(f"pantau eval: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    if as_json:
+        scores = {**evaluation.as_dict(), "adjudication": summary.as_dict()}
+        typer.echo(json.dumps(scores, indent=2))
+        return
+    typer.echo(
+        f"{summary.double_annotated} of {summary.articles} articles labelled twice; the second "
+        "annotation scored against the first (rows: first annotator, columns: second)"
+    )
+    typer.echo(format_report(evaluation))
+    by_field = ", ".join(f"{k} {n}" for k, n in sorted(summary.disagreed_by_field.items()))
+    typer.echo(
+        f"disagreed on a scored field: {summary.disagreed} articles ({by_field or 'none'}); "
+        f"adjudicated {summary.adjudicated}, not yet {summary.disagreed_not_adjudicated}"
+    )
+    changed = ", ".join(f"{k} {n}" for k, n in sorted(summary.gold_changed_by_field.items()))
+    typer.echo(f"final gold differs from the first annotation in: {changed or 'nothing'}")
+
+
 def _victim_name_masking(named: list[tuple[ArticleIn, dict[str, Any]]]) -> dict[str, int]:
     """Annotators' victim names in the articles vs what digest masking leaves visible, with
     the full tagger (the NER model finds the persons the masking covers); also for the

@@ -54,17 +54,36 @@ class AdjudicationSummary:
         }
 
 
+@dataclass
+class AgreementReport:
+    # The second annotation scored against the first, both before adjudication.
+    between_annotators: TagEvaluation
+    # The second annotation scored against the final (adjudicated) gold: what one careful
+    # independent reader scores on the measures the tagger is held to.
+    second_against_gold: TagEvaluation
+    adjudication: AdjudicationSummary
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.between_annotators.as_dict(),
+            "second_against_gold": self.second_against_gold.as_dict(),
+            "adjudication": self.adjudication.as_dict(),
+        }
+
+
 def annotator_agreement(
     split: Split | None = None, directory: Path = ANNOTATED_DIR
-) -> tuple[TagEvaluation, AdjudicationSummary]:
-    """The second annotation scored against the first (both before adjudication), and a
-    summary of the disagreements and of what adjudication changed, for one split or all."""
+) -> AgreementReport:
+    """The second annotation scored against the first (both before adjudication) and
+    against the final gold, and a summary of the disagreements and of what adjudication
+    changed, for one split or all."""
     first = read_labels(directory, adjudicated=False)
     second = read_second_labels(directory)
     final = read_labels(directory)
     adjudicated = read_adjudicated(directory)
     summary = AdjudicationSummary()
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    against_gold: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for item in read_pool(directory / "pool.jsonl"):
         if item.id not in first or (split is not None and item.split != split):
             continue
@@ -75,6 +94,7 @@ def annotator_agreement(
             continue
         summary.double_annotated += 1
         pairs.append((first[item.id], second[item.id]))
+        against_gold.append((final[item.id], second[item.id]))
         differing = label_disagreements(first[item.id], second[item.id])
         if differing:
             summary.disagreed += 1
@@ -83,4 +103,4 @@ def annotator_agreement(
                 summary.adjudicated += 1
             else:
                 summary.disagreed_not_adjudicated += 1
-    return evaluate_labels(pairs), summary
+    return AgreementReport(evaluate_labels(pairs), evaluate_labels(against_gold), summary)

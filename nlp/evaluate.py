@@ -208,7 +208,9 @@ def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) ->
             result.domestic.add(bool(gold["domestic"]) == bool(other["domestic"]))
         if gold.get("perpetrator_relation") is not None:
             result.relation.add(gold["perpetrator_relation"] == other["perpetrator_relation"])
-        if "victims_count" in gold:
+        if "victims_count" in gold and gold.get("relevance", "incident") == "incident":
+            # A count belongs to a reported case: scoring it on other articles too would
+            # mostly compare null with null and flatter the number.
             result.victims_count.add(gold["victims_count"] == other["victims_count"])
         if "primary_location" in gold and gold.get("relevance") != "none":
             # Where a case happened matters for incidents and aggregates; for other news

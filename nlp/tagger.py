@@ -156,6 +156,8 @@ class RulesSpec(_Strict):
     victim_nouns: list[VictimNounSpec]
     perpetrator_nouns: list[str]
     statistic_context: list[str]
+    plural_victims: list[str]
+    perpetrators_after_count: str
     person_roles: PersonRoleSpec
 
     @model_validator(mode="after")
@@ -480,6 +482,8 @@ class CompiledRules:
     victim_noun_flags: tuple[tuple[bool, bool], ...]
     perpetrator_nouns: PatternSet
     statistic_context: re.Pattern[str]
+    plural_victims: PatternSet
+    perpetrators_after_count: re.Pattern[str]
     person_roles: PersonRoleRules
 
 
@@ -602,6 +606,8 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         statistic_context=re.compile(
             "|".join(_whole_words(p) for p in spec.statistic_context) or r"(?!x)x", re.I
         ),
+        plural_victims=PatternSet(spec.plural_victims),
+        perpetrators_after_count=re.compile(spec.perpetrators_after_count, re.I),
         person_roles=PersonRoleRules.of(spec.person_roles),
     )
 
@@ -1250,7 +1256,9 @@ class RuleTagger:
     def _victims(self, fields: Sequence[FieldText]) -> Victims:
         """Victims of the reported case: the title's count, else the first count in the
         body that is not a statistic, else the persons named after "korban", else one
-        victim when a victim noun is followed by an age ("Bocah 7 Tahun Dianiaya")."""
+        victim when a victim noun is followed by an age ("Bocah 7 Tahun Dianiaya"), else
+        one victim when nothing speaks of several (the taxonomy: 1 when the article
+        plainly describes a single victim), else unknown."""
         for field in fields:
             counts = sorted(self._victim_counts(field), key=lambda found: found[0])
             for position, victims in counts:
@@ -1263,6 +1271,8 @@ class RuleTagger:
             single = self._single_victim_with_age(field)
             if single is not None:
                 return single
+        if not any(self.rules.plural_victims.find(f.lowered, f.index) for f in fields):
+            return Victims(count=1)
         return Victims()
 
     def _named_victims(self, fields: Sequence[FieldText]) -> Victims | None:
@@ -1310,6 +1320,8 @@ class RuleTagger:
         text = field.lowered
         for hit in self.rules.victim_nouns.find(text, field.index):
             child, female = self.rules.victim_noun_flags[hit.index]
+            if self.rules.perpetrators_after_count.match(text, hit.end):
+                continue  # '2 Siswa Pelaku Bully', 'lima remaja ditangkap'
             found = _count_before(text, _skip_orang(text, hit.start))
             if found is None:
                 amount = _AMOUNT_AFTER_NOUN.match(text, hit.end)

@@ -902,24 +902,29 @@ def eval_agreement(
         typer.echo("pantau eval: --split must be 'test', 'train' or 'all'", err=True)
         raise typer.Exit(EXIT_CONFIG)
     try:
-        evaluation, summary = annotator_agreement(
+        report = annotator_agreement(
             None if split == "all" else ("test" if split == "test" else "train")
         )
     except ValueError as exc:
         typer.echo(f"pantau eval: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
-        scores = {**evaluation.as_dict(), "adjudication": summary.as_dict()}
-        typer.echo(json.dumps(scores, indent=2))
+        typer.echo(json.dumps(report.as_dict(), indent=2))
         return
+    summary = report.adjudication
     typer.echo(
         f"{summary.double_annotated} of {summary.articles} articles labelled twice; the second "
         "annotation scored against the first (rows: first annotator, columns: second)"
     )
-    typer.echo(format_report(evaluation))
+    typer.echo(format_report(report.between_annotators))
+    typer.echo(
+        "\nthe second annotation scored against the final, adjudicated gold (one careful "
+        "reader on the measures the tagger is held to):"
+    )
+    typer.echo(format_report(report.second_against_gold))
     by_field = ", ".join(f"{k} {n}" for k, n in sorted(summary.disagreed_by_field.items()))
     typer.echo(
-        f"disagreed on a scored field: {summary.disagreed} articles ({by_field or 'none'}); "
+        f"\ndisagreed on a scored field: {summary.disagreed} articles ({by_field or 'none'}); "
         f"adjudicated {summary.adjudicated}, not yet {summary.disagreed_not_adjudicated}"
     )
     changed = ", ".join(f"{k} {n}" for k, n in sorted(summary.gold_changed_by_field.items()))

@@ -83,7 +83,8 @@ def test_adjudication_replaces_the_first_label_and_the_report_counts_it(tmp_path
     write_jsonl(tmp_path / SECOND_DIR_NAME / "labels-j.jsonl", second)
     assert set(read_second_labels(tmp_path)) == {"a", "b", "c"}
 
-    evaluation, summary = annotator_agreement("test", tmp_path)
+    report = annotator_agreement("test", tmp_path)
+    evaluation, summary = report.between_annotators, report.adjudication
     assert (summary.articles, summary.double_annotated, summary.disagreed) == (2, 2, 1)
     assert summary.disagreed_by_field["relevance"] == 1
     assert summary.disagreed_not_adjudicated == 1 and summary.adjudicated == 0
@@ -93,9 +94,12 @@ def test_adjudication_replaces_the_first_label_and_the_report_counts_it(tmp_path
     write_jsonl(tmp_path / ADJUDICATED_FILE_NAME, [label("b", notes="a prevention campaign only")])
     assert read_labels(tmp_path)["b"]["relevance"] == "none"
     assert read_labels(tmp_path, adjudicated=False)["b"]["relevance"] == "aggregate"
-    evaluation, summary = annotator_agreement("test", tmp_path)
-    # Agreement is measured between the two annotations, before adjudication.
+    report = annotator_agreement("test", tmp_path)
+    evaluation, summary = report.between_annotators, report.adjudication
+    # Agreement is measured between the two annotations, before adjudication; against the
+    # adjudicated gold the second annotation is now right on both articles.
     assert evaluation.confusion[("aggregate", "none")] == 1
+    assert report.second_against_gold.relevance_accuracy() == pytest.approx(1.0)
     assert (summary.adjudicated, summary.disagreed_not_adjudicated) == (1, 0)
     assert summary.gold_changed_by_field == {"relevance": 1}
 

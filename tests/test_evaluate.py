@@ -57,7 +57,12 @@ def test_scores_each_field_against_gold() -> None:
             ),
         ),
         (
-            {"relevance": "none", "categories": [], "primary_location": None},
+            {
+                "relevance": "none",
+                "categories": [],
+                "primary_location": None,
+                "victims_count": None,
+            },
             predicted("none", [], primary_location=KERINCI),
         ),
     ]
@@ -72,6 +77,7 @@ def test_scores_each_field_against_gold() -> None:
     assert result["relevance"]["incident_recall"] == 0.5
     # forms: tp tppo, tp seksual, fp fisik → micro F1 = 2*2/(2*2+1)
     assert result["categories"]["micro_f1"] == pytest.approx(0.8)
+    # Counts are scored on incidents only: the 'none' article's null == null is not a hit.
     assert result["victims_count_exact"] == {"accuracy": 0.5, "correct": 1, "total": 2}
     # The 'none' article's location is not scored; a kecamatan gold is judged at its regency.
     assert result["primary_location_regency"]["total"] == 2

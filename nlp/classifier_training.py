@@ -55,6 +55,8 @@ from pantau.models import CATEGORIES, ArticleIn
 if TYPE_CHECKING:
     from pantau.export.labels import LabelledArticle
 
+# How much better (F1) the rules must do than a head's out-of-fold F1 to take its decision.
+RULES_MUST_WIN_BY = 0.02
 SEED = 20261127
 CLICK_ID_NEGATIVES = 2500
 MIN_DF = 3
@@ -169,9 +171,14 @@ def fit(
         if name == "incident":
             head["threshold"] = recall_leaning_threshold(examples, mask, labels, oof)
         report[name] = cv_report(name, examples, mask, labels, oof, head)
-        # Model selection on the train split only: a head that does worse than the rules
-        # in cross-validation on the annotated train articles leaves the decision to them.
-        if report[name] and report[name]["f1_classifier_oof"] < report[name]["f1_rules"]:
+        # Model selection on the train split only: a head that does clearly worse than
+        # the rules in cross-validation on the annotated train articles leaves the
+        # decision to them. Clearly: the rules' F1 there is in-sample (their patterns were
+        # written from those very articles' misses), the head's is out-of-fold.
+        if (
+            report[name]
+            and report[name]["f1_classifier_oof"] + RULES_MUST_WIN_BY < report[name]["f1_rules"]
+        ):
             head["source"] = "rules"
         report[name]["source"] = head.get("source", "model")
         print(f"head {name}: {json.dumps(report[name])}", flush=True)

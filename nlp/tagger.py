@@ -1163,6 +1163,8 @@ class RuleTagger:
         scores = {
             "incident": _sigmoid(slope * min(relevant_margin, incident_margin)),
             "aggregate": _sigmoid(slope * min(relevant_margin, -incident_margin)),
+            # For a classifier whose `relevant` head leaves the decision to the rules.
+            "relevant": _sigmoid(slope * relevant_margin),
         }
         scores.update({c: _sigmoid(slope * margins[c]) for c in CATEGORIES})
         # A yes/no of the rules counts as a strong margin (tanh(8 / 4) = 0.96).

@@ -174,3 +174,25 @@ def test_the_incident_threshold_leans_to_recall_on_out_of_fold_scores() -> None:
     separated = np.where(labels, 0.9, 0.1)
     logits = np.log(separated / (1 - separated))
     assert recall_leaning_threshold(examples, mask, labels, logits) == 0.5
+
+
+@pytest.mark.parametrize("head", ["relevant", "incident", *CATEGORIES])
+def test_any_head_can_leave_its_decision_to_the_rules(tmp_path: Path, head: str) -> None:
+    """Training hands a head to the rules when they did better in cross-validation (it
+    happened to `relevant` on the adjudicated labels): the tagger then takes the rules'
+    score for it, and decides as the rules do."""
+    raw = json.loads((DEFAULT_MODEL_DIR / MODEL_FILE_NAME).read_text(encoding="utf-8"))
+    raw["heads"][head]["source"] = "rules"
+    raw["heads"][head]["threshold"] = 0.5
+    (tmp_path / MODEL_FILE_NAME).write_text(json.dumps(raw), encoding="utf-8")
+    tagger = RuleTagger(model_dir=tmp_path, ner=None)
+    rules = RuleTagger(model_dir=None, ner=None)
+    article = ArticleIn(
+        id="r1",
+        title="Siswi SMP dicabuli ayah tiri di Kota Jambi",
+        text="Seorang siswi SMP berusia 14 tahun dicabuli ayah tirinya di Kota Jambi. Pelaku "
+        "ditangkap Polresta Jambi.",
+        url="https://news.example/r1",
+    )
+    tagged, by_rules = tagger.tag(article), rules.tag(article)
+    assert tagged.scores[head] == pytest.approx(by_rules.scores[head])

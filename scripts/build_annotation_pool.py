@@ -13,6 +13,9 @@ Strata, each sampled with a fixed seed so the pool is reproducible from the shar
   prevention words), `round3-violence-candidate` (more of the violence stratum) and
   `round3-crime-negative` (crime news without violence words: hard negatives);
 - round 4 (the same day): 80 more aggregate and 40 more violence candidates.
+- round 5 (the same day, after the double annotation): more of everything relevance is
+  learnt from: aggregate candidates (now also law-making words), violence candidates,
+  crime negatives and background news.
 
 Appending a round never moves an earlier article to the other split: a new article that
 would join case groups of both splits is left out (see `keep_earlier_splits`).
@@ -90,6 +93,19 @@ ROUND3 = {
     "round3-crime-negative": 40,
 }
 ROUND4 = {"round4-aggregate-candidate": 80, "round4-violence-candidate": 40}
+# Round 5: law-making on these crimes (RUU PKS, RKUHP, marriage age) was the kind the
+# tagger missed most among aggregates, and AGGREGATE_WORDS did not look for it.
+LAW_WORDS = re.compile(
+    r"RUU PKS|RUU TPKS|RKUHP|RUU KUHP|Penghapusan Kekerasan Seksual|batas usia (?:perkawinan|"
+    r"pernikahan|menikah)|UU Perlindungan Anak|UU PKDRT",
+    re.IGNORECASE,
+)
+ROUND5 = {
+    "round5-aggregate-candidate": 110,
+    "round5-violence-candidate": 110,
+    "round5-crime-negative": 40,
+    "round5-background": 40,
+}
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -208,6 +224,7 @@ def main() -> None:
     round3_rng = random.Random(20261128)
     taken = {(ref.file, ref.row) for _, ref in chosen}
     candidates: dict[str, list[SharedRef]] = {name: [] for name in ROUND3}
+    law_candidates: list[SharedRef] = []
     for file in files:
         for row_number in range(len(_rows(data_dir / file))):
             ref = SharedRef(file=file, row=row_number)
@@ -219,6 +236,8 @@ def main() -> None:
             both = f"{article.title}\n{article.text}"
             if TPPO_WORDS.search(both) or ROUND2_WORDS.search(both):
                 continue
+            if LAW_WORDS.search(both) and not AGGREGATE_WORDS.search(both):
+                law_candidates.append(ref)  # round 5 only: rounds 3-4 stay as they were
             if AGGREGATE_WORDS.search(both):
                 candidates["round3-aggregate-candidate"].append(ref)
             elif VIOLENCE_WORDS.search(both):
@@ -252,6 +271,28 @@ def main() -> None:
     kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
     dropped += len(unique) - len(kept)
     unique = [unique[i] for i in kept]
+
+    # Round 5: the rest of the candidates (law-making words join the aggregate ones).
+    round5_rng = random.Random(20261130)
+    earlier = len(unique)
+    pools5 = {
+        "round5-aggregate-candidate": candidates["round3-aggregate-candidate"] + law_candidates,
+        "round5-violence-candidate": candidates["round3-violence-candidate"],
+        "round5-crime-negative": candidates["round3-crime-negative"],
+        "round5-background": strata["background"],
+    }
+    for name, count in ROUND5.items():
+        for ref in round5_rng.sample(pools5[name], len(pools5[name])):
+            article = shared_article(data_dir, ref)
+            if count == 0:
+                break
+            if article_id(article.url) not in seen:
+                seen.add(article_id(article.url))
+                unique.append((name, ref, article))
+                count -= 1
+    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
+    dropped += len(unique) - len(kept)
+    unique = [unique[i] for i in kept]
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -268,12 +309,12 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as handle:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
-    names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4]
+    names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5]
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
-    print(f"round 3-4 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 3-5 articles left out (they would move an earlier article's split): {dropped}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nlp.annotated import read_labels, read_pool
+from nlp.annotated import read_adjudicated, read_labels, read_pool, read_second_labels
 from pantau.models import CATEGORIES
 
 
 def main() -> None:
     pool = read_pool()
     labels = read_labels()
+    first = read_labels(adjudicated=False)
+    second = read_second_labels()
+    adjudicated = read_adjudicated()
     rows: dict[str, Counter[str]] = {}
 
     def count(row: str, split: str) -> None:
@@ -45,10 +48,19 @@ def main() -> None:
         if record.get("victims_count") is not None:
             count("with victims count", item.split)
         count(f"confidence {record.get('confidence', 'unknown')}", item.split)
-        annotator = str(record.get("annotator", "unknown")).split(",")[0]
-        count(f"annotator {annotator}", item.split)
+        # Who labelled: the first annotation, the second one, and the adjudicator where
+        # the final record is theirs.
+        for role, records in (
+            ("first annotation", first),
+            ("second annotation", second),
+            ("adjudicated", adjudicated),
+        ):
+            if item.id in records:
+                count(role, item.split)
+                who = str(records[item.id].get("annotator", "unknown")).split(",")[0]
+                count(f"{role}: {who}", item.split)
 
-    order = ["pool articles", "labelled"]
+    order = ["pool articles", "labelled", "first annotation", "second annotation", "adjudicated"]
     order += sorted(r for r in rows if r.startswith("stratum"))
     order += [f"relevance {r}" for r in ("incident", "aggregate", "none")]
     order += [f"form {c}" for c in CATEGORIES]

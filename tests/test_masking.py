@@ -16,7 +16,11 @@ MODEL = ModelInfo(name="m", version="1")
 
 
 def tag(
-    title: str, text: str, people: list[tuple[str, str, str | None]], groups: list[str]
+    title: str,
+    text: str,
+    people: list[tuple[str, str, str | None]],
+    groups: list[str],
+    relevance: str = "incident",
 ) -> TaggedArticle:
     entities = []
     for field, name, role in people:
@@ -37,7 +41,7 @@ def tag(
     return TaggedArticle.model_validate(
         {
             "id": "a",
-            "relevance": "incident",
+            "relevance": relevance,
             "victim_groups": groups,
             "entities": entities,
             "model": MODEL,
@@ -153,15 +157,18 @@ def test_exposure_counts_the_listed_victims_words_left_visible() -> None:
     from web.masking import victim_name_exposure
 
     text = "Tiga Setia Gara dipukul suaminya. Tiga orang melihat. Setia mengadu."
-    tagged = tag("", text, [("text", "Setia Gara", None)], [])
+    tagged = tag("", text, [("text", "Setia Gara", None)], [], relevance="aggregate")
     # Word by word, as written: "Tiga" twice (once the number: counted all the same),
-    # "Setia" twice, "Gara" once. No victim role, no victim group: nothing is masked.
+    # "Setia" twice, "Gara" once. No victim role, no case: nothing is masked.
     exposure = victim_name_exposure("", text, tagged, ["Tiga Setia Gara"])
     assert (exposure.mentions, exposure.visible) == (5, 5)
-    # An incident about a woman: the person the tagger left open is protected, whole.
-    about_a_woman = tag("", text, [("text", "Setia Gara", None)], ["perempuan"])
-    exposure = victim_name_exposure("", text, about_a_woman, ["Tiga Setia Gara"])
-    assert (exposure.mentions, exposure.visible) == (5, 0)
+    # An incident, whether or not the tagger found the victim group (the taxonomy makes
+    # every incident a case of a woman, a child or trafficking): the person the tagger
+    # left open is protected, whole.
+    for groups in (["perempuan"], []):
+        incident = tag("", text, [("text", "Setia Gara", None)], groups)
+        exposure = victim_name_exposure("", text, incident, ["Tiga Setia Gara"])
+        assert (exposure.mentions, exposure.visible) == (5, 0)
 
 
 def test_names_with_an_age_are_found_and_can_be_protected() -> None:

@@ -26,8 +26,8 @@ def names_to_mask(
 ) -> set[str]:
     """Names never shown beyond an analyst's screen: those listed, every PERSON the tagger
     marked as a victim (`Entity.role`), every PERSON of an incident article about
-    children (the taxonomy's rule), and in an incident whose victims are women or children
-    the persons `protected_persons` adds (with `title`/`text`, also the untagged "Name
+    children (the taxonomy's rule), and in any incident (a case of a woman, a child or
+    trafficking, by the taxonomy) the persons `protected_persons` adds (with `title`/`text`, also the untagged "Name
     (age)"). Not in aggregate articles: they name officials, and the NER's mistakes on
     title-case headlines ("Anak", "Gugus Tugas" taken for names) would be masked all
     through the text."""
@@ -45,14 +45,15 @@ def names_to_mask(
 
 
 def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]:
-    """Persons protected beyond the tagged victims, in an incident whose victims are women
-    or children: every PERSON the tagger did not tag as a perpetrator (victims it failed to
-    recognise, often the subject of the story: a singer's own account of abuse), and every
-    "Name (age)" the NER did not tag (`aged_person_names`) and initials next to a word for
-    the victim (`victim_initials`), unless they name a tagged perpetrator. Over-masking an
-    official costs a reader little; a missed victim's name cannot be taken back (measured
-    by `victim_name_exposure` in `pantau eval tag`)."""
-    if tagged.relevance != "incident" or not tagged.victim_groups:
+    """Persons protected beyond the tagged victims, in an incident (by the taxonomy a case
+    with a woman or child victim, or trafficking, whether or not the tagger found the
+    victim group): every PERSON the tagger did not tag as a perpetrator (victims it failed
+    to recognise, often the subject of the story: a singer's own account of abuse), and
+    every "Name (age)" the NER did not tag (`aged_person_names`) and initials next to a
+    word for the victim (`victim_initials`), unless they name a tagged perpetrator.
+    Over-masking an official costs a reader little; a missed victim's name cannot be taken
+    back (measured by `victim_name_exposure` in `pantau eval tag`)."""
+    if tagged.relevance != "incident":
         return []
     persons = [e for e in tagged.entities if e.label == "PERSON"]
     names = [e.text for e in persons if e.role != "perpetrator"]

@@ -79,6 +79,9 @@ class TagEvaluation:
     articles: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (gold, predicted)
     categories: SetScores = field(default_factory=lambda: SetScores(CATEGORIES))
+    # Forms on the articles both the gold and the other side call relevant: how well forms
+    # are read once relevance is right (`categories` also pays for every relevance error).
+    categories_both_relevant: SetScores = field(default_factory=lambda: SetScores(CATEGORIES))
     victim_groups: SetScores = field(default_factory=lambda: SetScores(GROUPS))
     domestic: Agreement = field(default_factory=Agreement)
     relation: Agreement = field(default_factory=Agreement)
@@ -154,6 +157,7 @@ class TagEvaluation:
                 "confusion": {f"{g}->{p}": n for (g, p), n in sorted(self.confusion.items())},
             },
             "categories": _set_dict(self.categories),
+            "categories_both_relevant": _set_dict(self.categories_both_relevant),
             "victim_groups": _set_dict(self.victim_groups),
             "domestic_accuracy": _agreement_dict(self.domestic),
             "perpetrator_relation_accuracy": _agreement_dict(self.relation),
@@ -191,31 +195,37 @@ def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) ->
     for gold, other in records:
         result.articles += 1
         if "relevance" in gold:
-            result.confusion[(gold["relevance"], other["relevance"])] += 1
+            result.confusion[(gold["relevance"], str(other.get("relevance", "none")))] += 1
             if "incident_score" in other:
                 result.incident_scores.append(
-                    (other["incident_score"], gold["relevance"] == "incident")
+                    (float(other["incident_score"]), gold["relevance"] == "incident")
                 )
         if "categories" in gold:
-            result.categories.add(set(gold["categories"]), set(other["categories"] or ()))
+            result.categories.add(set(gold["categories"]), set(other.get("categories") or ()))
+            if gold.get("relevance", "none") != "none" and other.get("relevance") != "none":
+                result.categories_both_relevant.add(
+                    set(gold["categories"]), set(other.get("categories") or ())
+                )
         if "victim_groups" in gold:
-            result.victim_groups.add(set(gold["victim_groups"]), set(other["victim_groups"] or ()))
+            groups = set(other.get("victim_groups") or ())
+            result.victim_groups.add(set(gold["victim_groups"]), groups)
         elif "victim_groups_include" in gold:
             # Only the listed groups are known: score those labels, not the others.
             known = set(gold["victim_groups_include"])
-            result.victim_groups.add(known, {g for g in other["victim_groups"] if g in known})
+            found = {g for g in other.get("victim_groups") or () if g in known}
+            result.victim_groups.add(known, found)
         if gold.get("domestic") is not None:
-            result.domestic.add(bool(gold["domestic"]) == bool(other["domestic"]))
+            result.domestic.add(bool(gold["domestic"]) == bool(other.get("domestic")))
         if gold.get("perpetrator_relation") is not None:
-            result.relation.add(gold["perpetrator_relation"] == other["perpetrator_relation"])
+            result.relation.add(gold["perpetrator_relation"] == other.get("perpetrator_relation"))
         if "victims_count" in gold and gold.get("relevance", "incident") == "incident":
             # A count belongs to a reported case: scoring it on other articles too would
             # mostly compare null with null and flatter the number.
-            result.victims_count.add(gold["victims_count"] == other["victims_count"])
+            result.victims_count.add(gold["victims_count"] == other.get("victims_count"))
         if "primary_location" in gold and gold.get("relevance") != "none":
             # Where a case happened matters for incidents and aggregates; for other news
             # the schema leaves the location to the tagger's judgement.
-            _score_location(result, gold["primary_location"], other["primary_location"])
+            _score_location(result, gold["primary_location"], other.get("primary_location"))
     return result
 
 
@@ -270,6 +280,7 @@ def format_report(evaluation: TagEvaluation) -> str:
             lines.append(f"  {gold_label:<11}" + "".join(f"{n:>11}" for n in row))
     for name, scores in (
         ("forms", evaluation.categories),
+        ("  forms where both say relevant", evaluation.categories_both_relevant),
         ("victim groups", evaluation.victim_groups),
     ):
         if scores.records:

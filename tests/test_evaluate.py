@@ -77,6 +77,10 @@ def test_scores_each_field_against_gold() -> None:
     assert result["relevance"]["incident_recall"] == 0.5
     # forms: tp tppo, tp seksual, fp fisik → micro F1 = 2*2/(2*2+1)
     assert result["categories"]["micro_f1"] == pytest.approx(0.8)
+    # Where both say relevant (the first two articles), the same forms are scored; the
+    # 'none' article is left out.
+    assert result["categories_both_relevant"]["scored"] == 2
+    assert result["categories_both_relevant"]["micro_f1"] == pytest.approx(0.8)
     # Counts are scored on incidents only: the 'none' article's null == null is not a hit.
     assert result["victims_count_exact"] == {"accuracy": 0.5, "correct": 1, "total": 2}
     # The 'none' article's location is not scored; a kecamatan gold is judged at its regency.
@@ -167,3 +171,20 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
     )
     assert wrong.exit_code == 2
     assert "--split" in wrong.output
+
+
+def test_forms_where_both_say_relevant_leave_out_relevance_misses() -> None:
+    """A case the tagger calls `none` loses its forms in the forms score; the score on
+    the articles both call relevant shows how well forms are read once relevance is right."""
+    from nlp.evaluate import evaluate_labels
+
+    missed = ({"relevance": "incident", "categories": ["tppo"]}, {"relevance": "none"})
+    found = (
+        {"relevance": "incident", "categories": ["kekerasan_seksual"]},
+        {"relevance": "incident", "categories": ["kekerasan_seksual"]},
+    )
+    result = evaluate_labels([missed, found])
+    scores = result.as_dict()
+    assert scores["categories"]["micro_f1"] == pytest.approx(2 / 3)
+    assert scores["categories_both_relevant"]["scored"] == 1
+    assert scores["categories_both_relevant"]["micro_f1"] == pytest.approx(1.0)

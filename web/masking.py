@@ -27,10 +27,10 @@ def names_to_mask(
     """Names never shown beyond an analyst's screen: those listed, every PERSON the tagger
     marked as a victim (`Entity.role`), every PERSON of an incident article about
     children (the taxonomy's rule), and in any incident (a case of a woman, a child or
-    trafficking, by the taxonomy) the persons `protected_persons` adds (with `title`/`text`, also the untagged "Name
-    (age)"). Not in aggregate articles: they name officials, and the NER's mistakes on
-    title-case headlines ("Anak", "Gugus Tugas" taken for names) would be masked all
-    through the text."""
+    trafficking, by the taxonomy) the persons `protected_persons` adds (with
+    `title`/`text`, also the untagged "Name (age)"). Not in aggregate articles: they
+    name officials, and the NER's mistakes on title-case headlines ("Anak", "Gugus
+    Tugas" taken for names) would be masked all through the text."""
     names = {name.strip() for name in victim_names if name.strip()}
     names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON" and e.role == "victim"}
     if "anak" in tagged.victim_groups and tagged.relevance == "incident":

@@ -380,19 +380,22 @@ def test_mask_victims_masks_listed_names_and_children_persons(demo: tuple[Path, 
     assert stored is not None and tagged is not None
     masked = mask_victims(stored.article.text, tagged)
     assert VICTIM_NAME not in masked and masked.count(MASK) == 2
-    # A case whose victims are neither women nor children: only victims are masked, so a
-    # person the tagger gave no victim role keeps the name.
-    no_group = tagged.model_copy(
+    # An article that reports no case (aggregate): only victims are masked, so a person
+    # the tagger gave no victim role keeps the name.
+    no_case = tagged.model_copy(
         update={
+            "relevance": "aggregate",
             "victim_groups": [],
             "entities": [e.model_copy(update={"role": None}) for e in tagged.entities],
         }
     )
-    assert mask_victims(stored.article.text, no_group) == stored.article.text
-    assert "DPMPPA" not in mask_victims(stored.article.text, no_group, victim_names=["DPMPPA"])
-    # A woman's case: a person the tagger left open may be the victim it did not see.
-    woman = no_group.model_copy(update={"victim_groups": ["perempuan"]})
-    assert VICTIM_NAME not in mask_victims(stored.article.text, woman)
+    assert mask_victims(stored.article.text, no_case) == stored.article.text
+    assert "DPMPPA" not in mask_victims(stored.article.text, no_case, victim_names=["DPMPPA"])
+    # Any incident (by the taxonomy a case of a woman, a child or trafficking), whether or
+    # not the tagger found the victim group: a person it left open may be the victim.
+    for groups in ([], ["perempuan"]):
+        incident = no_case.model_copy(update={"relevance": "incident", "victim_groups": groups})
+        assert VICTIM_NAME not in mask_victims(stored.article.text, incident)
 
 
 # -- corrections --------------------------------------------------------------------------

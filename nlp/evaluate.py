@@ -12,8 +12,9 @@ child-abuse set, whose gold says only `victim_groups_include`, `domestic` and
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,48 @@ def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) ->
             # the schema leaves the location to the tagger's judgement.
             _score_location(result, gold["primary_location"], other.get("primary_location"))
     return result
+
+
+# The headline measures of the model card, as functions of an evaluation, for intervals.
+INTERVAL_MEASURES: dict[str, Callable[[TagEvaluation], float]] = {
+    "relevance macro-F1": TagEvaluation.relevance_macro_f1,
+    "incident precision": lambda e: e.incident_precision_recall()[0],
+    "incident recall": lambda e: e.incident_precision_recall()[1],
+    "forms micro-F1": lambda e: e.categories.micro_f1,
+    "domestic accuracy": lambda e: e.domestic.accuracy,
+    "victims count exact": lambda e: e.victims_count.accuracy,
+    "primary location, kabupaten/kota": lambda e: e.location_regency.accuracy,
+}
+
+
+def bootstrap_intervals(
+    records: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+    resamples: int = 1000,
+    seed: int = 20261128,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of the headline measures over (group, gold, other) records,
+    resampling whole case groups with replacement: articles on one case are not
+    independent, so resampling articles would give intervals too narrow."""
+    by_group: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for group, gold, other in records:
+        by_group.setdefault(group, []).append((gold, other))
+    groups = list(by_group)
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {name: [] for name in INTERVAL_MEASURES}
+    for _ in range(resamples):
+        drawn = [pair for _ in groups for pair in by_group[rng.choice(groups)]]
+        evaluation = evaluate_labels(drawn)
+        for name, measure in INTERVAL_MEASURES.items():
+            samples[name].append(measure(evaluation))
+    tail = (1 - level) / 2
+    intervals = {}
+    for name, values in samples.items():
+        values.sort()
+        low = values[round(tail * (len(values) - 1))]
+        high = values[round((1 - tail) * (len(values) - 1))]
+        intervals[name] = (low, high)
+    return intervals
 
 
 def _score_location(

@@ -21,7 +21,7 @@ from pantau import __version__
 from pantau.config import ConfigError, Settings, SourceConfig, load_settings
 
 if TYPE_CHECKING:
-    from pantau.models import ArticleIn
+    from pantau.models import ArticleIn, TaggedArticle
 
 app = typer.Typer(
     help=(
@@ -817,6 +817,15 @@ def eval_tag(
         bool, typer.Option("--rules-only", help="Score the rules alone (no classifier, no NER).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    intervals: Annotated[
+        int,
+        typer.Option(
+            help="Also 95% intervals of the headline measures from this many bootstrap "
+            "resamples of whole case groups (--gold annotated: the pool's case groups; "
+            "else each article); 0: none.",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Score `pantau tag` field by field: relevance (accuracy, macro-F1, confusion matrix,
     incident precision/recall), forms, victim groups, domestic, relation, victims count and
@@ -859,6 +868,8 @@ def eval_tag(
     tagged = [(article, labels, tagger.tag(article)) for article, labels in pairs]
     result = evaluate((labels, predicted) for _, labels, predicted in tagged)
     scores = result.as_dict()
+    if intervals:
+        scores["intervals"] = _case_group_intervals(tagged, intervals, gold == "annotated")
     named = [(article, labels) for article, labels in pairs if labels.get("victim_names")]
     if named and not rules_only:
         scores["victim_name_masking"] = _victim_name_masking(named)
@@ -866,6 +877,11 @@ def eval_tag(
         typer.echo(json.dumps(scores, indent=2))
     else:
         typer.echo(format_report(result))
+        if intervals:
+            typer.echo(
+                f"95% intervals ({intervals} resamples of whole case groups): "
+                + "; ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in scores["intervals"].items())
+            )
         if "victim_name_masking" in scores:
             masking = scores["victim_name_masking"]
             typer.echo(
@@ -929,6 +945,24 @@ def eval_agreement(
     )
     changed = ", ".join(f"{k} {n}" for k, n in sorted(summary.gold_changed_by_field.items()))
     typer.echo(f"final gold differs from the first annotation in: {changed or 'nothing'}")
+
+
+def _case_group_intervals(
+    tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]],
+    resamples: int,
+    pool_groups: bool,
+) -> dict[str, tuple[float, float]]:
+    """Bootstrap intervals of the headline measures; the annotated set's articles are
+    resampled by their case group (articles on one case are not independent)."""
+    from nlp.annotated import read_pool
+    from nlp.evaluate import bootstrap_intervals, tagged_labels
+
+    group_of = {item.id: item.group for item in read_pool()} if pool_groups else {}
+    records = [
+        (group_of.get(article.id, article.id), labels, tagged_labels(predicted))
+        for article, labels, predicted in tagged
+    ]
+    return bootstrap_intervals(records, resamples)
 
 
 def _victim_name_masking(named: list[tuple[ArticleIn, dict[str, Any]]]) -> dict[str, int]:

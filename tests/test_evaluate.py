@@ -150,10 +150,22 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["eval", "tag", "--gold", "annotated", "--shared-data", str(data_dir), "--json"],
+        [
+            "eval",
+            "tag",
+            "--gold",
+            "annotated",
+            "--shared-data",
+            str(data_dir),
+            "--json",
+            "--intervals",
+            "50",
+        ],
     )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
+    low, high = scores["intervals"]["relevance macro-F1"]
+    assert low <= scores["relevance"]["macro_f1"] <= high and low < high
     assert scores["articles"] == len(held_out)
     assert scores["relevance"]["scored"] == len(held_out)
     assert 0.0 <= scores["relevance"]["incident_precision"] <= 1.0
@@ -188,3 +200,19 @@ def test_forms_where_both_say_relevant_leave_out_relevance_misses() -> None:
     assert scores["categories"]["micro_f1"] == pytest.approx(2 / 3)
     assert scores["categories_both_relevant"]["scored"] == 1
     assert scores["categories_both_relevant"]["micro_f1"] == pytest.approx(1.0)
+
+
+def test_bootstrap_intervals_resample_whole_case_groups() -> None:
+    from nlp.evaluate import bootstrap_intervals
+
+    right = ({"relevance": "incident"}, {"relevance": "incident"})
+    wrong = ({"relevance": "incident"}, {"relevance": "none"})
+    # Ten cases, one article each, 7 found: recall varies between resamples.
+    single = [(f"case{i}", *(right if i < 7 else wrong)) for i in range(10)]
+    low, high = bootstrap_intervals(single, resamples=200)["incident recall"]
+    assert low < 0.7 < high
+    assert bootstrap_intervals(single, resamples=200) == bootstrap_intervals(single, 200)
+    # The same ten articles as one case (copies of one story): every resample draws the
+    # whole case, so there is nothing to vary, as there is no independent evidence.
+    one_case = [("case", gold, other) for _, gold, other in single]
+    assert bootstrap_intervals(one_case, resamples=200)["incident recall"] == (0.7, 0.7)

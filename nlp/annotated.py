@@ -165,20 +165,10 @@ def label_disagreements(first: dict[str, Any], second: dict[str, Any]) -> list[s
     `pantau eval tag` compares them (sets for lists, kabupaten/kota for places). When both
     say `none`, nothing else is scored, so nothing else can disagree."""
     if first["relevance"] != second["relevance"]:
-        return ["relevance", *(f for f in _DETAIL_FIELDS if _differs(f, first, second))]
+        return ["relevance", *(f for f in SCORED_FIELDS[1:] if _differs(f, first, second))]
     if first["relevance"] == "none":
         return []
-    return [f for f in _DETAIL_FIELDS if _differs(f, first, second)]
-
-
-_DETAIL_FIELDS = (
-    "categories",
-    "victim_groups",
-    "domestic",
-    "victims_count",
-    "perpetrator_relation",
-    "primary_location",
-)
+    return [f for f in SCORED_FIELDS[1:] if _differs(f, first, second)]
 
 
 def _differs(field_name: str, first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -230,8 +220,9 @@ def load_annotated(
         yield AnnotatedArticle(item, article, gold)
 
 
-# The label fields of a labels-*.jsonl record that `pantau eval tag` scores.
-GOLD_FIELDS = (
+# The label fields of a labels-*.jsonl record that `pantau eval tag` scores (relevance
+# first: the others are moot for an article both sides call `none`).
+SCORED_FIELDS = (
     "relevance",
     "categories",
     "victim_groups",
@@ -239,6 +230,7 @@ GOLD_FIELDS = (
     "victims_count",
     "perpetrator_relation",
     "primary_location",
-    # Not a tagger field: what `pantau eval tag` checks digest masking against.
-    "victim_names",
 )
+# What `load_annotated` passes on as gold; `victim_names` is not a tagger field but what
+# `pantau eval tag` checks digest masking against.
+GOLD_FIELDS = (*SCORED_FIELDS, "victim_names")

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from nlp.annotated import (
+    GOLD_FIELDS,
     label_disagreements,
     read_adjudicated,
     read_labels,
@@ -44,19 +45,7 @@ REVIEW_KINDS = {
     "mucikari": r"mucikari|germo",
 }
 
-SHOWN_FIELDS = (
-    "relevance",
-    "categories",
-    "victim_groups",
-    "domestic",
-    "victims_count",
-    "perpetrator_relation",
-    "primary_location",
-    "incident_date",
-    "victim_names",
-    "confidence",
-    "notes",
-)
+SHOWN_FIELDS = (*GOLD_FIELDS, "incident_date", "confidence", "notes")
 
 
 def _two_labels(article_id: str, first: dict[str, Any], second: dict[str, Any]) -> str:

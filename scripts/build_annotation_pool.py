@@ -161,6 +161,36 @@ def keep_earlier_splits(articles: list[SharedArticle], earlier: int) -> tuple[li
         ]
 
 
+Drawn = tuple[str, SharedRef, SharedArticle]
+
+
+def append_round(
+    unique: list[Drawn],
+    seen: set[str],
+    data_dir: Path,
+    rng: random.Random,
+    draws: dict[str, tuple[list[SharedRef], int]],
+    look_at: int | None = None,
+) -> tuple[list[Drawn], list[str], int]:
+    """Appends to `unique`, per stratum, up to `count` articles not `seen` yet, in an order
+    shuffled by `rng` (only the first `look_at` x count of it when given); then drops the
+    new articles that would move an earlier article's split. Returns the kept articles,
+    their case groups and how many were dropped."""
+    earlier = len(unique)
+    for name, (refs, count) in draws.items():
+        order = rng.sample(refs, len(refs))
+        for ref in order[: count * look_at] if look_at else order:
+            if count == 0:
+                break
+            article = shared_article(data_dir, ref)
+            if article_id(article.url) not in seen:
+                seen.add(article_id(article.url))
+                unique.append((name, ref, article))
+                count -= 1
+    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
+    return [unique[i] for i in kept], groups, len(unique) - len(kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
@@ -213,7 +243,7 @@ def main() -> None:
                 chosen.append(("round2-trafficking-words", ref))
 
     seen: set[str] = set()
-    unique: list[tuple[str, SharedRef, SharedArticle]] = []
+    unique: list[Drawn] = []
     for stratum, ref in chosen:
         article = shared_article(data_dir, ref)
         if article_id(article.url) not in seen:
@@ -257,42 +287,27 @@ def main() -> None:
     unique = [unique[i] for i in kept]
 
     # Round 4: more of round 3's aggregate and violence candidates (after round 3 still 17
-    # aggregates in train against 41 in test), with a seed of its own.
-    round4_rng = random.Random(20261129)
-    earlier = len(unique)
-    for name, count in ROUND4.items():
-        refs = candidates[name.replace("round4", "round3")]
-        for ref in round4_rng.sample(refs, len(refs))[: count * 2]:
-            article = shared_article(data_dir, ref)
-            if article_id(article.url) not in seen and count > 0:
-                seen.add(article_id(article.url))
-                unique.append((name, ref, article))
-                count -= 1
-    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
-    dropped += len(unique) - len(kept)
-    unique = [unique[i] for i in kept]
+    # aggregates in train against 41 in test), with a seed of its own; only the first
+    # twice-as-many of each shuffled list are looked at.
+    round4 = {
+        name: (candidates[name.replace("round4", "round3")], count)
+        for name, count in ROUND4.items()
+    }
+    unique, groups, left_out = append_round(
+        unique, seen, data_dir, random.Random(20261129), round4, look_at=2
+    )
+    dropped += left_out
 
     # Round 5: the rest of the candidates (law-making words join the aggregate ones).
-    round5_rng = random.Random(20261130)
-    earlier = len(unique)
-    pools5 = {
+    round5 = {
         "round5-aggregate-candidate": candidates["round3-aggregate-candidate"] + law_candidates,
         "round5-violence-candidate": candidates["round3-violence-candidate"],
         "round5-crime-negative": candidates["round3-crime-negative"],
         "round5-background": strata["background"],
     }
-    for name, count in ROUND5.items():
-        for ref in round5_rng.sample(pools5[name], len(pools5[name])):
-            article = shared_article(data_dir, ref)
-            if count == 0:
-                break
-            if article_id(article.url) not in seen:
-                seen.add(article_id(article.url))
-                unique.append((name, ref, article))
-                count -= 1
-    kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
-    dropped += len(unique) - len(kept)
-    unique = [unique[i] for i in kept]
+    draws = {name: (refs, ROUND5[name]) for name, refs in round5.items()}
+    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261130), draws)
+    dropped += left_out
     items = [
         PoolItem(
             id=article_id(article.url),

@@ -87,6 +87,8 @@ class TagEvaluation:
     domestic: Agreement = field(default_factory=Agreement)
     relation: Agreement = field(default_factory=Agreement)
     victims_count: Agreement = field(default_factory=Agreement)
+    # Counts on the gold incidents the other side also calls an incident.
+    victims_count_both_incident: Agreement = field(default_factory=Agreement)
     location_regency: Agreement = field(default_factory=Agreement)
     location_province: Agreement = field(default_factory=Agreement)
     # (score, gold) of P(incident): how well calibrated the incident score is.
@@ -163,6 +165,7 @@ class TagEvaluation:
             "domestic_accuracy": _agreement_dict(self.domestic),
             "perpetrator_relation_accuracy": _agreement_dict(self.relation),
             "victims_count_exact": _agreement_dict(self.victims_count),
+            "victims_count_exact_both_incident": _agreement_dict(self.victims_count_both_incident),
             "primary_location_regency": _agreement_dict(self.location_regency),
             "primary_location_province": _agreement_dict(self.location_province),
         }
@@ -222,7 +225,10 @@ def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) ->
         if "victims_count" in gold and gold.get("relevance", "incident") == "incident":
             # A count belongs to a reported case: scoring it on other articles too would
             # mostly compare null with null and flatter the number.
-            result.victims_count.add(gold["victims_count"] == other.get("victims_count"))
+            same_count = gold["victims_count"] == other.get("victims_count")
+            result.victims_count.add(same_count)
+            if other.get("relevance") == "incident":
+                result.victims_count_both_incident.add(same_count)
         if "primary_location" in gold and gold.get("relevance") != "none":
             # Where a case happened matters for incidents and aggregates; for other news
             # the schema leaves the location to the tagger's judgement.
@@ -340,6 +346,7 @@ def format_report(evaluation: TagEvaluation) -> str:
         ("domestic accuracy", evaluation.domestic),
         ("perpetrator relation accuracy", evaluation.relation),
         ("victims count exact", evaluation.victims_count),
+        ("  where both say incident", evaluation.victims_count_both_incident),
         ("primary location, kabupaten/kota", evaluation.location_regency),
         ("primary location, province", evaluation.location_province),
     ):

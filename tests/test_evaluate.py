@@ -83,6 +83,12 @@ def test_scores_each_field_against_gold() -> None:
     assert result["categories_both_relevant"]["micro_f1"] == pytest.approx(0.8)
     # Counts are scored on incidents only: the 'none' article's null == null is not a hit.
     assert result["victims_count_exact"] == {"accuracy": 0.5, "correct": 1, "total": 2}
+    # The second gold incident was tagged aggregate: left out where both say incident.
+    assert result["victims_count_exact_both_incident"] == {
+        "accuracy": 1.0,
+        "correct": 1,
+        "total": 1,
+    }
     # The 'none' article's location is not scored; a kecamatan gold is judged at its regency.
     assert result["primary_location_regency"]["total"] == 2
     assert result["primary_location_regency"]["correct"] == 1

@@ -24,6 +24,7 @@ from nlp.annotated import (
     read_labels,
     read_pool,
     read_second_labels,
+    with_adjudication,
 )
 from nlp.evaluate import TagEvaluation, evaluate_labels
 
@@ -79,8 +80,8 @@ def annotator_agreement(
     changed, for one split or all."""
     first = read_labels(directory, adjudicated=False)
     second = read_second_labels(directory)
-    final = read_labels(directory)
     adjudicated = read_adjudicated(directory)
+    final = with_adjudication(first, adjudicated)  # the label files are read once each
     summary = AdjudicationSummary()
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     against_gold: list[tuple[dict[str, Any], dict[str, Any]]] = []

@@ -140,13 +140,17 @@ def read_labels(
     the adjudicated record (`adjudicated.jsonl`) where a second annotator disagreed and an
     adjudicator decided. `adjudicated=False` gives the first annotation alone."""
     labels = _read_label_files(sorted(directory.glob("labels-*.jsonl")))
-    if adjudicated:
-        decided = read_adjudicated(directory)
-        unknown = sorted(set(decided) - set(labels))
-        if unknown:
-            raise ValueError(f"{ADJUDICATED_FILE_NAME}: adjudicates unlabelled {unknown[:3]}")
-        labels.update(decided)
-    return labels
+    return with_adjudication(labels, read_adjudicated(directory)) if adjudicated else labels
+
+
+def with_adjudication(
+    first: dict[str, dict[str, Any]], decided: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The first annotation with the adjudicated records in place of theirs."""
+    unknown = sorted(set(decided) - set(first))
+    if unknown:
+        raise ValueError(f"{ADJUDICATED_FILE_NAME}: adjudicates unlabelled {unknown[:3]}")
+    return {**first, **decided}
 
 
 def read_adjudicated(directory: Path = ANNOTATED_DIR) -> dict[str, dict[str, Any]]:

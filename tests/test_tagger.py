@@ -365,6 +365,17 @@ def test_the_number_of_suspects_is_not_the_number_of_victims(tagger: RuleTagger)
     assert result.incident_date == "2026-11-15"
 
 
+def test_would_be_migrant_workers_are_counted_through_calon(rules: RuleTagger) -> None:
+    result = tag(
+        rules,
+        "",
+        "Polres Tanjung Jabung Timur membongkar sindikat perdagangan orang dan menyelamatkan "
+        "30 calon TKI ilegal yang hendak diberangkatkan ke Malaysia lewat jalur laut.",
+    )
+    assert result.relevance == "incident"
+    assert result.victims.count == 30
+
+
 def test_a_victim_named_by_initial_and_age_counts_as_one_child(tagger: RuleTagger) -> None:
     result = tag(tagger, *NAMED_VICTIM_ONLY)
     assert result.relevance == "incident"

@@ -737,7 +737,8 @@ _PERPETRATOR_NAMED: Final = TriggeredRegex(
 # "korban sebanyak 5 orang": the number follows the noun (matched at the noun's end).
 _AMOUNT_AFTER_NOUN: Final = re.compile(
     r"(?:nya)?\s+(?:\w+\s+)?(?:sebanyak|berjumlah|mencapai|ada|total)\s+"
-    rf"(?P<number>{NUMBER_PATTERN})",
+    # Not "mencabuli korban sebanyak dua kali": how often, not how many.
+    rf"(?P<number>{NUMBER_PATTERN})(?!\s+kali(?!\w))",
     re.IGNORECASE,
 )
 # "anak usia 8 tahun", "bocah berusia 7 tahun", "siswi (14)": matched at a noun's end.
@@ -749,9 +750,12 @@ _AGE_AFTER_NOUN: Final = re.compile(
 # "3 orang yang menjadi korban": matched in the 40 characters before 'korban'.
 _BECAME_VICTIM_BEFORE: Final = re.compile(r"(?<!\w)orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+$")
 _ORANG_BEFORE: Final = re.compile(r"(?<!\w)orang\s+$")
-# "ayah dua anak", "ibu tiga anak": the number describes a parent, not victims.
+# "ayah dua anak", "ibu tiga anak", "duda dengan dua anak", "mempunyai istri dan dua
+# anak": the number describes a parent, not victims.
 _PARENT_OF_COUNT: Final = re.compile(
-    r"(?:ayah|ibu|bapak|beranak|memiliki|punya|mempunyai|dikaruniai|mengasuh)\s+$", re.I
+    r"(?:(?:ayah|ibu|bapak)(?:\s+dari)?|beranak|memiliki|punya|mempunyai|dikaruniai|mengasuh"
+    r"|(?:duda|janda|istri|suami)\s+(?:dengan|dan))\s+$",
+    re.I,
 )
 
 QUANTITY_MONEY: Final = TriggeredRegex(

@@ -376,6 +376,37 @@ def test_would_be_migrant_workers_are_counted_through_calon(rules: RuleTagger) -
     assert result.victims.count == 30
 
 
+# A case report around each sentence, so that the rules call it an incident.
+CASE_REPORT = "Polres Tebo menangkap pelaku berinisial AS (40), Senin (17/11). {} Pelaku ditahan."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "count"),
+    [
+        # How often, not how many.
+        ("Ayah tiri itu mencabuli siswi SD itu. Ia mencabuli korban sebanyak dua kali.", 1),
+        # The perpetrator's own children.
+        ("Pelaku yang sudah mempunyai istri dan dua anak itu mencabuli seorang siswi.", 1),
+        ("Pelaku, duda dengan tiga anak, mencabuli seorang siswi SD.", 1),
+        # The duration of the abuse does not make a count a statistic.
+        ("Guru honorer itu mencabuli 23 murid selama tujuh tahun di sekolahnya.", 23),
+    ],
+)
+def test_victim_counts_leave_out_times_and_parents(
+    rules: RuleTagger, sentence: str, count: int
+) -> None:
+    result = tag(rules, "", CASE_REPORT.format(sentence))
+    assert result.relevance == "incident"
+    assert result.victims.count == count
+
+
+def test_a_period_of_records_makes_a_number_a_statistic(rules: RuleTagger) -> None:
+    sentence = "Selama tahun 2025 ada 41 anak menjadi korban pencabulan di Kabupaten Tebo."
+    result = tag(rules, "", CASE_REPORT.format(sentence + " Pelaku mencabuli seorang siswi."))
+    assert result.relevance == "incident"
+    assert result.victims.count == 1
+
+
 def test_a_victim_named_by_initial_and_age_counts_as_one_child(tagger: RuleTagger) -> None:
     result = tag(tagger, *NAMED_VICTIM_ONLY)
     assert result.relevance == "incident"

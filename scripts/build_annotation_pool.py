@@ -119,6 +119,12 @@ ROUND6 = {
     "round6-crime-negative": 60,
     "round6-background": 20,
 }
+# Round 7 (the same day): active learning. The articles of the training half of the news
+# that the shipped tagger found relevant or was unsure of, as selected and recorded by
+# scripts/select_uncertain_articles.py. Only those of train case groups are kept: the
+# selection depends on the model, and a held-out article chosen by the model under test
+# would bias the held-out split against it.
+ROUND7_FILE = Path(__file__).resolve().parent.parent / "nlp/data/annotated/round7-candidates.jsonl"
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -202,6 +208,25 @@ def append_round(
                 count -= 1
     kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
     return [unique[i] for i in kept], groups, len(unique) - len(kept)
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def keep_train_only(unique: list[Drawn], earlier: int) -> tuple[list[Drawn], list[str], int]:
+    """Drops the articles after the first `earlier` whose case group is a test group, until
+    none is (dropping one can split a group, whose parts then hash anew)."""
+    dropped = 0
+    while True:
+        kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
+        dropped += len(unique) - len(kept)
+        unique = [unique[i] for i in kept]
+        test = {i for i in range(earlier, len(unique)) if split_of(groups[i]) == "test"}
+        if not test:
+            return unique, groups, dropped
+        dropped += len(test)
+        unique = [drawn for i, drawn in enumerate(unique) if i not in test]
 
 
 def main() -> None:
@@ -334,6 +359,15 @@ def main() -> None:
     draws = {name: (refs, ROUND6[name]) for name, refs in round6.items()}
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261201), draws)
     dropped += left_out
+
+    # Round 7: every recorded candidate, then only those that land in a train case group.
+    recorded = [json.loads(line) for line in _lines(ROUND7_FILE)]
+    flagged = [SharedRef(file=line["file"], row=line["row"]) for line in recorded]
+    draws = {"round7-tagger-flagged": (flagged, len(flagged))}
+    earlier = len(unique)
+    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261202), draws)
+    dropped += left_out
+    unique, groups, in_test = keep_train_only(unique, earlier)
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -351,11 +385,13 @@ def main() -> None:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
     names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5, *ROUND6]
+    names.append("round7-tagger-flagged")
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
-    print(f"round 3-6 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 3-7 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 7 articles left out (held-out case groups): {in_test}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from nlp.annotated import (
     SECOND_DIR_NAME,
     label_disagreements,
     read_labels,
+    read_pool,
     read_second_labels,
+    split_of,
 )
 
 
@@ -142,3 +144,18 @@ def test_eval_agreement_reports_the_repository_double_annotation() -> None:
     assert text.exit_code == 0 and "Cohen's kappa" in text.output
     wrong = runner.invoke(app, ["eval", "agreement", "--split", "dev"])
     assert wrong.exit_code == 2 and "--split" in wrong.output
+
+
+def test_the_pool_keeps_each_case_in_one_split_and_model_picked_articles_in_train() -> None:
+    """The held-out numbers rest on these: no case has an article on both sides (rewrites
+    of a story would leak), and articles chosen because the tagger flagged them (active
+    learning, round 7) never enter the held-out split, which would then be biased against
+    the model that chose them."""
+    pool = read_pool()
+    splits_of_group: dict[str, set[str]] = {}
+    for item in pool:
+        splits_of_group.setdefault(item.group, set()).add(item.split)
+        assert item.split == split_of(item.group)
+    assert all(len(splits) == 1 for splits in splits_of_group.values())
+    picked = [item for item in pool if item.stratum == "round7-tagger-flagged"]
+    assert picked and all(item.split == "train" for item in picked)

@@ -124,14 +124,7 @@ ROUND6 = {
 # scripts/select_uncertain_articles.py. Only those of train case groups are kept: the
 # selection depends on the model, and a held-out article chosen by the model under test
 # would bias the held-out split against it.
-# Round 8 (the same day): the same with the round-7 model (`933e4b13`) and lower
-# thresholds (P(relevant) >= 0.1 or P(incident) >= 0.05: the articles it is unsure of,
-# mostly not relevant), since at round 7's thresholds it flagged few new ones.
-ANNOTATED = Path(__file__).resolve().parent.parent / "nlp/data/annotated"
-ACTIVE_ROUNDS = (
-    ("round7-tagger-flagged", ANNOTATED / "round7-candidates.jsonl", 20261202),
-    ("round8-tagger-unsure", ANNOTATED / "round8-candidates.jsonl", 20261203),
-)
+ROUND7_FILE = Path(__file__).resolve().parent.parent / "nlp/data/annotated/round7-candidates.jsonl"
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -367,18 +360,14 @@ def main() -> None:
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261201), draws)
     dropped += left_out
 
-    # Rounds 7-8: every recorded candidate, then only those in a train case group.
-    in_test = 0
-    for name, candidates_file, seed in ACTIVE_ROUNDS:
-        recorded = [json.loads(line) for line in _lines(candidates_file)]
-        flagged = [SharedRef(file=line["file"], row=line["row"]) for line in recorded]
-        earlier = len(unique)
-        unique, groups, left_out = append_round(
-            unique, seen, data_dir, random.Random(seed), {name: (flagged, len(flagged))}
-        )
-        dropped += left_out
-        unique, groups, in_held_out = keep_train_only(unique, earlier)
-        in_test += in_held_out
+    # Round 7: every recorded candidate, then only those that land in a train case group.
+    recorded = [json.loads(line) for line in _lines(ROUND7_FILE)]
+    flagged = [SharedRef(file=line["file"], row=line["row"]) for line in recorded]
+    draws = {"round7-tagger-flagged": (flagged, len(flagged))}
+    earlier = len(unique)
+    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261202), draws)
+    dropped += left_out
+    unique, groups, in_test = keep_train_only(unique, earlier)
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -396,13 +385,13 @@ def main() -> None:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
     names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5, *ROUND6]
-    names += [name for name, _, _ in ACTIVE_ROUNDS]
+    names.append("round7-tagger-flagged")
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
-    print(f"round 3-8 articles left out (they would move an earlier article's split): {dropped}")
-    print(f"round 7-8 articles left out (held-out case groups): {in_test}")
+    print(f"round 3-7 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 7 articles left out (held-out case groups): {in_test}")
 
 
 if __name__ == "__main__":

@@ -290,6 +290,20 @@ def test_abandoned_baby_is_neglect(tagger: RuleTagger) -> None:
     assert result.incident_date == "2026-11-14"
 
 
+def test_a_found_baby_is_a_case_before_anyone_is_arrested(rules: RuleTagger) -> None:
+    # Guideline 8 of the annotated set: a dumped newborn is an incident of neglect, even
+    # when the report has no arrest, suspect or victim's name (the rules' usual cues).
+    result = tag(
+        rules,
+        "Bayi Laki-laki Ditemukan di Kardus Depan Masjid di Muaro Jambi",
+        "SENGETI – Warga Desa Sungai Duren, Kabupaten Muaro Jambi, dikejutkan penemuan bayi "
+        "laki-laki di dalam kardus di teras masjid. Bayi dalam kondisi sehat dan kini dirawat "
+        "di puskesmas. Polisi tengah mencari orang tua bayi tersebut.",
+    )
+    assert result.relevance == "incident"
+    assert result.categories == ["penelantaran"]
+
+
 def test_statistics_are_aggregate_with_the_forms_they_name(rules: RuleTagger) -> None:
     result = tag(rules, *CITY_STATISTICS)
     assert result.relevance == "aggregate"

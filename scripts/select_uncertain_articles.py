@@ -1,5 +1,5 @@
 """Select unlabelled general news the tagger finds relevant or is unsure of, for labelling
-(active learning: nlp/data/annotated/round7-candidates.jsonl, read by
+(active learning: nlp/data/annotated/round<N>-candidates.jsonl, read by
 build_annotation_pool.py).
 
 Where the classifier errs is where a labelled article teaches it most: the held-out
@@ -12,7 +12,9 @@ tagger and keeps those with P(relevant) or P(incident) above the thresholds. The
 version is written with each line: the selection depends on the model, so it is kept as a
 file, not recomputed when the pool is rebuilt.
 
-Usage: python scripts/select_uncertain_articles.py [--data-dir ../shared/data]
+Usage (round 7 was selected with classifier ec690cfd; a new round writes a new file, since
+the pool is rebuilt from the recorded ones):
+    python scripts/select_uncertain_articles.py --out nlp/data/annotated/round7-candidates.jsonl
 """
 
 from __future__ import annotations
@@ -24,17 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nlp.annotated import ANNOTATED_DIR, read_pool
+from nlp.annotated import read_pool
 from nlp.tagger import RuleTagger
 from nlp.training_data import DETIK_FILE, click_id_files, news_half, shared_articles
-
-CANDIDATES_FILE = ANNOTATED_DIR / "round7-candidates.jsonl"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=CANDIDATES_FILE)
+    parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--min-relevant", type=float, default=0.25)
     parser.add_argument("--min-incident", type=float, default=0.1)
     args = parser.parse_args()

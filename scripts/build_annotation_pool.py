@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawlers.stories import features
 from nlp.annotated import (
+    ANNOTATED_DIR,
     POOL_FILE,
     PoolItem,
     SharedArticle,
@@ -124,7 +125,7 @@ ROUND6 = {
 # scripts/select_uncertain_articles.py. Only those of train case groups are kept: the
 # selection depends on the model, and a held-out article chosen by the model under test
 # would bias the held-out split against it.
-ROUND7_FILE = Path(__file__).resolve().parent.parent / "nlp/data/annotated/round7-candidates.jsonl"
+ROUND7_FILE = ANNOTATED_DIR / "round7-candidates.jsonl"
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken

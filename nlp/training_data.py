@@ -149,8 +149,9 @@ def click_id_files(data_dir: Path) -> list[str]:
     return sorted(str(p.relative_to(data_dir)) for p in (data_dir / CLICK_ID_DIR).glob("*.csv"))
 
 
-def general_news(data_dir: Path, half: NewsHalf) -> Iterator[ArticleIn]:
-    """click-id articles of one half that are not in the annotation pool."""
+def general_news_rows(data_dir: Path, half: NewsHalf) -> Iterator[tuple[str, int, ArticleIn]]:
+    """click-id articles of one half that are not in the annotation pool, with their file
+    and row."""
     rows, ids = pool_exclusions()
     seen: set[str] = set()
     for file in click_id_files(data_dir):
@@ -159,7 +160,22 @@ def general_news(data_dir: Path, half: NewsHalf) -> Iterator[ArticleIn]:
                 continue
             seen.add(article.id)
             if news_half(article.id) == half:
-                yield article
+                yield file, row, article
+
+
+def general_news(data_dir: Path, half: NewsHalf) -> Iterator[ArticleIn]:
+    """click-id articles of one half that are not in the annotation pool."""
+    for _, _, article in general_news_rows(data_dir, half):
+        yield article
+
+
+def detik_news_rows(data_dir: Path) -> Iterator[tuple[int, ArticleIn]]:
+    """detik 2025 articles that are not in the annotation pool, with their row (all of them
+    may be trained on: none is in the false-positive sample)."""
+    rows, ids = pool_exclusions()
+    for row, article in shared_articles(data_dir, DETIK_FILE):
+        if (DETIK_FILE, row) not in rows and article.id not in ids:
+            yield row, article
 
 
 def general_news_sample(data_dir: Path, size: int = 2000) -> list[ArticleIn]:
@@ -203,14 +219,11 @@ def child_abuse_examples(data_dir: Path) -> Iterator[Example]:
 
 def negative_candidates(data_dir: Path, click_id_size: int, seed: int) -> Iterator[Example]:
     """General news candidates (the caller keeps those the rules find irrelevant)."""
-    rows, ids = pool_exclusions()
     news = list(general_news(data_dir, "train"))
     random.Random(seed).shuffle(news)
     for article in news[:click_id_size]:
         yield Example(article, {"relevance": "none"}, "click-id", 1.0)
-    for row, article in shared_articles(data_dir, DETIK_FILE):
-        if (DETIK_FILE, row) in rows or article.id in ids:
-            continue
+    for _, article in detik_news_rows(data_dir):
         yield Example(article, {"relevance": "none"}, "detik-2025", 1.0)
 
 

@@ -211,10 +211,6 @@ def append_round(
     return [unique[i] for i in kept], groups, len(unique) - len(kept)
 
 
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def keep_train_only(unique: list[Drawn], earlier: int) -> tuple[list[Drawn], list[str], int]:
     """Drops the articles after the first `earlier` whose case group is a test group, until
     none is (dropping one can split a group, whose parts then hash anew)."""
@@ -362,8 +358,7 @@ def main() -> None:
     dropped += left_out
 
     # Round 7: every recorded candidate, then only those that land in a train case group.
-    recorded = [json.loads(line) for line in _lines(ROUND7_FILE)]
-    flagged = [SharedRef(file=line["file"], row=line["row"]) for line in recorded]
+    flagged = [SharedRef(file=line["file"], row=line["row"]) for line in _rows(ROUND7_FILE)]
     draws = {"round7-tagger-flagged": (flagged, len(flagged))}
     earlier = len(unique)
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261202), draws)

@@ -20,15 +20,15 @@ the pool is rebuilt from the recorded ones):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nlp.annotated import read_pool
 from nlp.tagger import RuleTagger
-from nlp.training_data import DETIK_FILE, click_id_files, news_half, shared_articles
+from nlp.training_data import DETIK_FILE, detik_news_rows, general_news_rows
 
 
 def main() -> None:
@@ -38,32 +38,32 @@ def main() -> None:
     parser.add_argument("--min-relevant", type=float, default=0.25)
     parser.add_argument("--min-incident", type=float, default=0.1)
     args = parser.parse_args()
-    pool_ids = {item.id for item in read_pool()}
     # The classifier reads no NER output: the NER model would only cost time here.
     tagger = RuleTagger(ner=None)
     version = tagger.model_info.version
     scanned = 0
     chosen: list[dict[str, object]] = []
-    for file in [*click_id_files(args.data_dir), DETIK_FILE]:
-        for row, article in shared_articles(args.data_dir, file):
-            if article.id in pool_ids or len(article.text) < 300 or not article.url:
-                continue
-            if file != DETIK_FILE and news_half(article.id) != "train":
-                continue
-            scanned += 1
-            scores = tagger.tag(article).scores
-            relevant, incident = scores.get("relevant", 0.0), scores.get("incident", 0.0)
-            if relevant >= args.min_relevant or incident >= args.min_incident:
-                chosen.append(
-                    {
-                        "file": file,
-                        "row": row,
-                        "id": article.id,
-                        "relevant": round(relevant, 3),
-                        "incident": round(incident, 3),
-                        "tagger": version,
-                    }
-                )
+    trainable = itertools.chain(
+        general_news_rows(args.data_dir, "train"),
+        ((DETIK_FILE, row, article) for row, article in detik_news_rows(args.data_dir)),
+    )
+    for file, row, article in trainable:
+        if len(article.text) < 300 or not article.url:
+            continue
+        scanned += 1
+        scores = tagger.tag(article).scores
+        relevant, incident = scores.get("relevant", 0.0), scores.get("incident", 0.0)
+        if relevant >= args.min_relevant or incident >= args.min_incident:
+            chosen.append(
+                {
+                    "file": file,
+                    "row": row,
+                    "id": article.id,
+                    "relevant": round(relevant, 3),
+                    "incident": round(incident, 3),
+                    "tagger": version,
+                }
+            )
     with args.out.open("w", encoding="utf-8") as handle:
         for line in chosen:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")

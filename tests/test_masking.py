@@ -185,6 +185,40 @@ def test_names_with_an_age_are_found_and_can_be_protected() -> None:
     )
 
 
+def test_other_ways_news_introduces_a_victim_are_protected_in_an_incident() -> None:
+    """Names the NER missed, from how the article introduces a person: an age in any of
+    the bracket forms, "bernama", "alias", ", warga", a name set off after a victim word.
+    A place set off the same way, or a tagged perpetrator, is not masked."""
+    from web.masking import introduced_person_names, victim_appositions
+
+    text = (
+        "Herina Kinal (perempuan/32 tahun) dan AM (3,5) terluka. Sari Bintang, warga Jalan "
+        "Bersama, ditemukan tewas. Anaknya, K alias Awan, dibanting. Seorang siswa SMP di "
+        "Grobogan, ABP, tewas. Putra mereka, Shaquille Kaili Danuarta, dianiaya pengasuh. "
+        "Seorang anak di Kecamatan Mamajang, Makassar, juga dianiaya. Pelaku bernama Darto "
+        "ditangkap di Makassar."
+    )
+    assert aged_person_names(text) == ["Herina Kinal", "AM"]
+    assert introduced_person_names(text) == ["Sari Bintang", "Awan", "Darto"]
+    assert victim_appositions(text) == ["ABP", "Shaquille Kaili Danuarta", "Makassar"]
+    tagged = TaggedArticle.model_validate(
+        {
+            **tag("", text, [("text", "Darto", "perpetrator")], ["perempuan"]).model_dump(),
+            "locations": [
+                {"name": "Mamajang", "code": "73.71.02", "level": "kecamatan"},
+                {"name": "Kota Makassar", "code": "73.71", "level": "kabupaten_kota"},
+            ],
+        }
+    )
+    masked = mask_victims(text, tagged, names_to_mask(tagged, (), "", text))
+    for name in ("Herina", "Kinal", "AM", "Sari", "Bintang", "Awan", "ABP", "Shaquille"):
+        assert name not in masked, name
+    assert "Makassar," in masked and "Darto" in masked
+    # Not in an article that reports no case: there such names are officials and sources.
+    aggregate = tagged.model_copy(update={"relevance": "aggregate"})
+    assert mask_victims(text, aggregate, names_to_mask(aggregate, (), "", text)) == text
+
+
 def test_an_article_without_protected_persons_is_unchanged() -> None:
     text = "Hendra ditangkap polisi."
     tagged = tag("", text, [("text", "Hendra", "perpetrator")], [])

@@ -233,6 +233,45 @@ def test_the_same_sentence_in_an_incident_article_still_finds_the_victim(
     assert _roles_in(tagger, text, "aggregate", {"Melati": 0})["Melati"] == "other"
 
 
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        # The bug: 'membunuh' made every name in the sentence a perpetrator, the woman
+        # killed too, and masking protects no perpetrator.
+        (
+            "Suhendra didakwa membunuh Sri di Kebon Bawang. Menurut jaksa, Sri menagih utang.",
+            {"Suhendra": 0, "Sri": 0},
+            {"Suhendra": "perpetrator", "Sri": "victim"},
+        ),
+        (
+            "Pelaku mengaku tega menghabisi nyawa nenek Iyah karena sakit hati.",
+            {"Iyah": 0},
+            {"Iyah": "victim"},
+        ),
+        (
+            "Kasus pembunuhan terhadap Iyah (60) ditangani Polres Garut.",
+            {"Iyah": 0},
+            {"Iyah": "victim"},
+        ),
+        (
+            "Seorang nenek bernama Iyah (60) ditemukan tewas, pelaku ditangkap.",
+            {"Iyah": 0},
+            {"Iyah": "victim"},
+        ),
+        # The doer before the verb stays the perpetrator.
+        (
+            "Sebelumnya Andi menganiaya istrinya hingga luka.",
+            {"Andi": 0},
+            {"Andi": "perpetrator"},
+        ),
+    ],
+)
+def test_the_one_a_violent_act_is_done_to_is_the_victim(
+    tagger: RuleTagger, text: str, spans: dict[str, int], expected: dict[str, str]
+) -> None:
+    assert _roles_in(tagger, text, "incident", spans) == expected
+
+
 class _FakeNer:
     """Stands in for the NER model: returns the PERSON spans it was given."""
 

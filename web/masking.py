@@ -49,8 +49,10 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     with a woman or child victim, or trafficking, whether or not the tagger found the
     victim group): every PERSON the tagger did not tag as a perpetrator (victims it failed
     to recognise, often the subject of the story: a singer's own account of abuse), and
-    every "Name (age)" the NER did not tag (`aged_person_names`) and initials next to a
-    word for the victim (`victim_initials`), unless they name a tagged perpetrator.
+    names the NER did not tag, found by how news introduces a person: "Name (age)"
+    (`aged_person_names`), initials next to a word for the victim (`victim_initials`), a
+    name set off after one (`victim_appositions`), "bernama"/"alias Name" and "Name,
+    warga" (`introduced_person_names`); unless they name a tagged perpetrator.
     Over-masking an official costs a reader little; a missed victim's name cannot be taken
     back (measured by `victim_name_exposure` in `pantau eval tag`)."""
     if tagged.relevance != "incident":
@@ -63,6 +65,26 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
         # "AS (14)" is a person even where the NER took "AS" for a place (Amerika Serikat).
         if _name_key(name) not in perpetrators and name not in names:
             names.append(name)
+    # Without an age the cues are weaker: a name set off after a victim word may be where
+    # the victim lives ("anak di Kecamatan Mamajang, Makassar, …"), so not one that is
+    # mostly a place the tagger resolved (initials are never a place: "ABP"); after
+    # "bernama" or before ", warga", not one mostly a place or organisation the tagger
+    # found either (the NER's ORG of a name set off after a victim word is often wrong:
+    # "putra mereka, Shaquille Kaili Danuarta, …").
+    regions = [location.name.split() for location in tagged.locations]
+    entities = regions + [e.text.split() for e in tagged.entities if e.label != "PERSON"]
+    for candidates, places in (
+        (victim_appositions(both), regions),
+        (introduced_person_names(both), entities),
+    ):
+        for name in candidates:
+            words = name.split()
+            if (
+                _name_key(name) not in perpetrators
+                and name not in names
+                and (name.isupper() or not any(_mostly_within(words, p) for p in places))
+            ):
+                names.append(name)
     return names
 
 
@@ -112,6 +134,7 @@ _NOT_INITIALS = frozenset(
         "WIB",
         "DPR",
         "KPAI",
+        "KDRT",
     ]
 )
 
@@ -565,7 +588,35 @@ _AGED_NAME = re.compile(
     + _NAME_WORD
     + r"(?:[ \t]+"
     + _NAME_WORD
-    + r"){0,3})[ \t]*\(\d{1,2}(?:[ \t]*(?:tahun|th))?\)"
+    + r"){0,3})[ \t]*\([ \t]*"
+    # "(14)", "(14 tahun)", "(3,5)", "(perempuan/36 tahun)"
+    + r"(?:(?i:perempuan|perempun|laki-laki|pria|wanita|[LP])[ \t]*[/,][ \t]*)?"
+    + r"\d{1,2}(?:[.,]\d)?(?:[ \t]*(?:tahun|th|bulan))?[ \t]*\)"
+)
+# Other ways news introduces a person: "bernama Iyah", "K alias Awan", "Sari Bintang,
+# warga Jalan …". Not ", seorang": a place starts that sentence as often ("Di Muaro
+# Jambi, seorang …").
+_INTRODUCED_NAME = re.compile(
+    r"(?<!\w)(?i:bernama|alias)[ \t]+(?P<after>"
+    + _NAME_WORD
+    + r"(?:[ \t]+"
+    + _NAME_WORD
+    + r"){0,3})(?!\w)"
+    + r"|(?<![\w-])(?P<before>"
+    + _NAME_WORD
+    + r"(?:[ \t]+"
+    + _NAME_WORD
+    + r"){0,3}),[ \t]+warga(?!\w)"
+)
+# A name set off by commas right after a word for the victim: "seorang siswa SMP di
+# Grobogan, ABP, diduga …", "putra mereka, Shaquille Kaili Danuarta, mengalami …".
+_APPOSED_TO_VICTIM = re.compile(
+    r"(?<!\w)(?i:siswi|siswa|pelajar|murid|santri|santriwati|bocah|balita|korban|remaja"
+    r"|gadis|anak|putra|putri)[^.,\n]{0,40},[ \t]+("
+    + _NAME_WORD
+    + r"(?:[ \t]+"
+    + _NAME_WORD
+    + r"){0,3}),"
 )
 # Capitalised words that start a sentence or a title before a name, never names themselves.
 _NOT_NAMES = frozenset(
@@ -649,12 +700,39 @@ _NOT_NAMES = frozenset(
 def aged_person_names(text: str) -> list[str]:
     """Names written with an age in brackets ("Yuliana Safitri (36)"), in order of first
     appearance, leading non-name words ("Korban", "Ibu") dropped. A pure function."""
+    return _person_names(match.group(1) for match in _AGED_NAME.finditer(text))
+
+
+def introduced_person_names(text: str) -> list[str]:
+    """Names news introduces without an age: after "bernama" or "alias", before ", warga";
+    in order of first appearance. A pure function."""
+    return _person_names(
+        match.group("after") or match.group("before") for match in _INTRODUCED_NAME.finditer(text)
+    )
+
+
+def victim_appositions(text: str) -> list[str]:
+    """Names set off by commas right after a word for the victim ("putra mereka,
+    Shaquille Kaili Danuarta, mengalami …"), in order of first appearance. A pure
+    function."""
+    return _person_names(match.group(1) for match in _APPOSED_TO_VICTIM.finditer(text))
+
+
+def _person_names(candidates: Iterable[str]) -> list[str]:
+    """The candidates without leading non-name words ("Korban", "Namun") and without
+    acronyms (_NOT_INITIALS), each once, in order."""
     found: list[str] = []
-    for match in _AGED_NAME.finditer(text):
-        words = match.group(1).split()
-        while words and words[0].casefold() in _NOT_NAMES:
+    for candidate in candidates:
+        words = candidate.split()
+        while words and (words[0].casefold() in _NOT_NAMES or words[0] in _SENTENCE_STARTERS):
             words = words[1:]
         name = " ".join(words)
-        if name and name not in found:
+        if name and name not in found and name not in _NOT_INITIALS:
             found.append(name)
     return found
+
+
+def _mostly_within(words: list[str], entity_words: list[str]) -> bool:
+    """More than half of `words` are words of the entity ("Tangerang Selatan" of the place
+    "Kota Tangerang Selatan"; not "Shaquille Kaili Danuarta", though Kaili is a place)."""
+    return 2 * sum(word in entity_words for word in words) > len(words)

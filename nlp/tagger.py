@@ -153,6 +153,7 @@ class RulesSpec(_Strict):
     relations: dict[Relation, RelationSpec]
     perpetrator_context: PerpetratorContextSpec
     domestic_cues: list[str]
+    trafficking_headlines: list[str]
     victim_nouns: list[VictimNounSpec]
     perpetrator_nouns: list[str]
     statistic_context: list[str]
@@ -478,6 +479,7 @@ class CompiledRules:
     active_context: TriggeredRegex
     context_window: int
     domestic_cues: PatternSet
+    trafficking_headlines: PatternSet
     victim_nouns: PatternSet
     victim_noun_flags: tuple[tuple[bool, bool], ...]
     perpetrator_nouns: PatternSet
@@ -555,6 +557,7 @@ def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
         rules.aggregate_cues.patterns,
         rules.relation_words,
         rules.domestic_cues,
+        rules.trafficking_headlines,
         rules.victim_nouns,
         rules.perpetrator_nouns,
     ]
@@ -600,6 +603,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         ),
         context_window=context.window,
         domestic_cues=PatternSet(spec.domestic_cues),
+        trafficking_headlines=PatternSet(spec.trafficking_headlines),
         victim_nouns=PatternSet([noun.pattern for noun in spec.victim_nouns]),
         victim_noun_flags=tuple((noun.child, noun.female) for noun in spec.victim_nouns),
         perpetrator_nouns=PatternSet(spec.perpetrator_nouns),
@@ -1081,6 +1085,17 @@ class RuleTagger:
             relevance = "aggregate"
         categories: list[Category] = []
         groups: set[VictimGroup] = set()
+        if (
+            relevance == "none"
+            and by_rules.relevance != "none"
+            and self._trafficking_headline(title)
+        ):
+            # The classifier has no trafficking article without a case to learn from (the
+            # task force's own news: meetings, a new unit, warnings); where a headline
+            # names trafficking and the rules find the article relevant, it is kept as
+            # `aggregate` (not a case: the incident head said no). `trafficking_headlines`
+            # in the rules file.
+            relevance = "aggregate"
         if relevance != "none":
             categories = [c for c in CATEGORIES if prediction.says(c)]
             for key in (*categories, "topic"):
@@ -1102,6 +1117,9 @@ class RuleTagger:
             by_rules.rule_features,
             by_rules.groups_near,
         )
+
+    def _trafficking_headline(self, title: FieldText) -> bool:
+        return bool(self.rules.trafficking_headlines.find(title.lowered, title.index))
 
     def _rule_decisions(self, fields: Sequence[FieldText]) -> Decisions:
         rules, s = self.rules, self.rules.scoring

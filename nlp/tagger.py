@@ -93,6 +93,9 @@ class CategorySpec(_Strict):
 class RelationSpec(_Strict):
     context_free: bool = False
     patterns: list[str]
+    # Words of this relation for a member of the victim's household who is no relative (a
+    # nanny, a maid): the case is domestic (the taxonomy's "household member").
+    household: list[str] = Field(default_factory=list)
 
 
 class VictimNounSpec(_Strict):
@@ -474,6 +477,7 @@ class CompiledRules:
     aggregate_cues: WeightedSet
     relation_words: PatternSet
     relation_of_word: tuple[Relation, ...]
+    household_words: frozenset[int]  # indices into relation_words
     context_free_relations: frozenset[Relation]
     passive_context: TriggeredRegex
     active_context: TriggeredRegex
@@ -571,9 +575,15 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
     """Compile and validate every pattern of the rules (a bad pattern fails here, once)."""
     relation_patterns: list[str] = []
     relation_of_word: list[Relation] = []
+    household_words: set[int] = set()
     for relation, relation_spec in spec.relations.items():
         relation_patterns.extend(relation_spec.patterns)
-        relation_of_word.extend([relation] * len(relation_spec.patterns))
+        household_words.update(
+            range(len(relation_patterns), len(relation_patterns) + len(relation_spec.household))
+        )
+        relation_patterns.extend(relation_spec.household)
+        words = len(relation_spec.patterns) + len(relation_spec.household)
+        relation_of_word.extend([relation] * words)
     for pattern in [
         *spec.statistic_context,
         spec.perpetrator_context.passive,
@@ -592,6 +602,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         aggregate_cues=WeightedSet.of(spec.aggregate_cues),
         relation_words=PatternSet(relation_patterns),
         relation_of_word=tuple(relation_of_word),
+        household_words=frozenset(household_words),
         context_free_relations=frozenset(
             relation for relation, r in spec.relations.items() if r.context_free
         ),
@@ -1019,14 +1030,16 @@ class RuleTagger:
 
         locations, primary_location = extract_places(title, text, relevance)
         is_incident = relevance == "incident"
-        relation = self._relation(fields, decisions.categories) if is_incident else None
+        relation, household = (
+            self._relation(fields, decisions.categories) if is_incident else (None, False)
+        )
         published = _parse_published(article.published)
         return TaggedArticle(
             id=article.id,
             language=language,
             relevance=relevance,
             categories=decisions.categories,
-            domestic=self._domestic(fields, relation) if is_incident else None,
+            domestic=self._domestic(fields, relation, household) if is_incident else None,
             victim_groups=decisions.victim_groups,
             victims=self._victims(fields) if is_incident else Victims(),
             perpetrators=(
@@ -1213,8 +1226,10 @@ class RuleTagger:
 
     def _relation(
         self, fields: Sequence[FieldText], categories: Sequence[Category]
-    ) -> Relation | None:
-        """The perpetrator relation with the most evidence, or None below the threshold.
+    ) -> tuple[Relation | None, bool]:
+        """The perpetrator relation with the most evidence, or None below the threshold;
+        and whether a household member (`household` words of that relation: a nanny, a
+        maid) is named as the perpetrator.
 
         Ties go to the relation listed first in the rules (keluarga before kenalan ...).
         """
@@ -1223,6 +1238,7 @@ class RuleTagger:
         window = rules.context_window
         scores: dict[Relation, float] = dict.fromkeys(rules.relation_of_word, 0.0)
         context_free_hits: dict[Relation, float] = {}
+        household_member: set[Relation] = set()
         for field in fields:
             weight = s.title_weight if field.name == "title" else 1.0
             text, index = field.lowered, field.index
@@ -1241,6 +1257,8 @@ class RuleTagger:
                     or _follows(active_ends, hit.start, window // 3, text)
                 ):
                     scores[relation] += 2.0 * weight
+                    if hit.index in rules.household_words:
+                        household_member.add(relation)
         trafficking_like = bool({"tppo", "eksploitasi"} & set(categories))
         for relation, hits in context_free_hits.items():
             # Calo, mucikari and sponsors are perpetrators in trafficking and exploitation
@@ -1249,11 +1267,13 @@ class RuleTagger:
                 scores[relation] += 1.5 * min(hits, float(s.max_hits_per_pattern))
         best = max(scores, key=lambda r: scores[r], default=None)
         if best is None or scores[best] < s.relation_threshold:
-            return None
-        return best
+            return None, False
+        return best, best in household_member
 
-    def _domestic(self, fields: Sequence[FieldText], relation: Relation | None) -> bool | None:
-        if relation in ("keluarga", "pasangan"):
+    def _domestic(
+        self, fields: Sequence[FieldText], relation: Relation | None, household: bool = False
+    ) -> bool | None:
+        if household or relation in ("keluarga", "pasangan"):
             return True
         if any(self.rules.domestic_cues.find(field.lowered, field.index) for field in fields):
             return True

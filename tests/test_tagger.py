@@ -495,6 +495,30 @@ def test_perpetrator_relation(rules: RuleTagger, text: str, relation: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("text", "relation", "domestic"),
+    [
+        # A nanny or a maid lives in the victim's home: an acquaintance, and a household
+        # member (GUIDELINES.md); a boarding school's caretaker does not.
+        ("Balita berinisial A (2) dianiaya pengasuhnya hingga babak belur.", "kenalan", True),
+        ("Bocah berinisial R (4) disiksa baby sitter di rumah majikan.", "kenalan", True),
+        ("Santriwati berinisial R (14) dicabuli pengasuh pondok pesantren.", "kenalan", False),
+        # An older schoolmate is no brother ('kakak kelas').
+        ("Siswa SD berinisial F (9) dianiaya kakak kelasnya hingga tewas.", "kenalan", False),
+        # The doer named by a noun ('Ayah Pemerkosa Anak Tiri') or a phrase.
+        ("Ayah pemerkosa anak tiri berinisial S (40) akhirnya ditangkap.", "keluarga", True),
+        ("Pria berinisial D (35) melakukan kekerasan pada anak sendiri.", "keluarga", True),
+    ],
+)
+def test_household_members_and_schoolmates(
+    rules: RuleTagger, text: str, relation: str, domestic: bool
+) -> None:
+    result = tag(rules, "", text)
+    assert result.relevance == "incident"
+    assert result.perpetrators.relation == relation
+    assert result.domestic is domestic
+
+
+@pytest.mark.parametrize(
     ("text", "forms"),
     [
         # A threat that forces the act is psychological violence besides the sexual one.

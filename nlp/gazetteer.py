@@ -349,6 +349,9 @@ class Gazetteer:
                 strength = "weak"
             elif place.unit_kind == "kota" and bare in higher_names:
                 strength = "prefix_only"
+                # "Polres Probolinggo Kota", "Polresta Serang Kota": the police of the kota
+                # (and "Probolinggo Kota" alone) name it after its bare name.
+                self._add_form(f"{bare} Kota", _Entry(place.code, "name"))
             self._add_name_with_variants(bare, _Entry(place.code, strength))
 
     def _add_alias(self, alias: str, code: str, kind: str) -> None:

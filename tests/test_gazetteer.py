@@ -169,6 +169,12 @@ def test_jambi_aliases(gazetteer: Gazetteer, sentence: str, code: str) -> None:
         ("Polresta Pekanbaru menangkap pelaku.", "14.71"),
         ("Polres Metro Jakarta Selatan menangkap pelaku.", "31.74"),
         ("Polda Metro Jaya menangkap pelaku.", "31"),
+        # The police of a kota that shares its name with a kabupaten, named after it;
+        # "Polres Probolinggo" alone is the kabupaten's.
+        ("Polres Probolinggo Kota menyelidiki kasus itu.", "35.74"),
+        ("Polres Probolinggo menyelidiki kasus itu.", "35.13"),
+        ("Kasat Reskrim Polres Sukabumi Kota mengatakan, laporan diterima.", "32.72"),
+        ("Korban melapor ke Polresta Jogja.", "34.71"),
     ],
 )
 def test_police_units(gazetteer: Gazetteer, sentence: str, code: str) -> None:

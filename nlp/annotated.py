@@ -237,4 +237,4 @@ SCORED_FIELDS = (
 )
 # What `load_annotated` passes on as gold; `victim_names` is not a tagger field but what
 # `pantau eval tag` checks digest masking against.
-GOLD_FIELDS = (*SCORED_FIELDS, "victim_names")
+GOLD_FIELDS = (*SCORED_FIELDS, "incident_date", "victim_names")

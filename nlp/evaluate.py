@@ -91,6 +91,9 @@ class TagEvaluation:
     victims_count_both_incident: Agreement = field(default_factory=Agreement)
     location_regency: Agreement = field(default_factory=Agreement)
     location_province: Agreement = field(default_factory=Agreement)
+    # The incident date (a stated one, or null) on the gold incidents the other side also
+    # calls an incident: a date on a missed case cannot be read at all.
+    incident_date: Agreement = field(default_factory=Agreement)
     # (score, gold) of P(incident): how well calibrated the incident score is.
     incident_scores: list[tuple[float, bool]] = field(default_factory=list)
 
@@ -168,6 +171,7 @@ class TagEvaluation:
             "victims_count_exact_both_incident": _agreement_dict(self.victims_count_both_incident),
             "primary_location_regency": _agreement_dict(self.location_regency),
             "primary_location_province": _agreement_dict(self.location_province),
+            "incident_date_exact_both_incident": _agreement_dict(self.incident_date),
         }
 
 
@@ -186,6 +190,7 @@ def tagged_labels(tagged: TaggedArticle) -> dict[str, Any]:
         "perpetrator_relation": tagged.perpetrators.relation,
         "victims_count": tagged.victims.count,
         "primary_location": tagged.primary_location.code if tagged.primary_location else None,
+        "incident_date": tagged.incident_date,
     }
     if "incident" in tagged.scores:
         labels["incident_score"] = tagged.scores["incident"]
@@ -229,6 +234,12 @@ def evaluate_labels(records: Iterable[tuple[dict[str, Any], dict[str, Any]]]) ->
             result.victims_count.add(same_count)
             if other.get("relevance") == "incident":
                 result.victims_count_both_incident.add(same_count)
+        if (
+            "incident_date" in gold
+            and gold.get("relevance") == "incident"
+            and other.get("relevance") == "incident"
+        ):
+            result.incident_date.add(gold["incident_date"] == other.get("incident_date"))
         if "primary_location" in gold and gold.get("relevance") != "none":
             # Where a case happened matters for incidents and aggregates; for other news
             # the schema leaves the location to the tagger's judgement.
@@ -349,6 +360,7 @@ def format_report(evaluation: TagEvaluation) -> str:
         ("  where both say incident", evaluation.victims_count_both_incident),
         ("primary location, kabupaten/kota", evaluation.location_regency),
         ("primary location, province", evaluation.location_province),
+        ("incident date exact, where both say incident", evaluation.incident_date),
     ):
         if agreement.total:
             lines.append(

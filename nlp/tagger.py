@@ -702,8 +702,10 @@ CLOCK_TIME: Final = TriggeredRegex(
 
 # Context words around a date candidate (in the 60 lower-cased characters before it). Dates of
 # statements and trials are not the date of the incident; "terjadi pada" and an arrest are.
+# Not the arrest ("ditangkap pada Rabu (11/9)"): the annotators' incident date is when the
+# violence happened; a foiled departure ("digagalkan") is the case itself.
 _DATE_EVENT_CONTEXT: Final = re.compile(
-    r"terjadi|kejadian|peristiwa|insiden|ditangkap|diamankan|dibekuk|diringkus|digagalkan|"
+    r"terjadi|kejadian|peristiwa|insiden|digagalkan|"
     r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
     r"diperkosa|dianiaya|dibuang|berangkat|diberangkatkan|sekitar pukul|malam itu|saat itu"
 )
@@ -1560,6 +1562,20 @@ def _resolve_day(
     return value
 
 
+_STATEMENT_CLAUSE_CHARS: Final = 160
+
+
+def _is_statement_date(lowered: str, start: int) -> bool:
+    """Is the date at `start` the day someone spoke ("…," ujar Kepala Polres Pelabuhan
+    Belawan AKBP Janton Silaban di Medan, Rabu (27/3/2024))? A statement word earlier in
+    the sentence, with no event word between it and the date ("Kapolres mengatakan, korban
+    dicabuli pada Senin (13/11)" is the day of the act)."""
+    window = lowered[max(0, start - _STATEMENT_CLAUSE_CHARS) : start]
+    clause = window[max(window.rfind(stop) for stop in ".!?\n") + 1 :]
+    said = [match.end() for match in _DATE_STATEMENT_CONTEXT.finditer(clause)]
+    return bool(said) and not _DATE_EVENT_CONTEXT.search(clause, said[-1])
+
+
 def _incident_date(fields: Sequence[FieldText], published: date | None) -> str | None:
     """The date the case happened: the best-placed resolved date not after publication.
 
@@ -1575,7 +1591,7 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
             score = 0.0
             if _DATE_EVENT_CONTEXT.search(left):
                 score += 2.0
-            if _DATE_STATEMENT_CONTEXT.search(left[-40:]):
+            if _is_statement_date(field.lowered, mention.start):
                 score -= 3.0
             if _DATE_TRIAL_CONTEXT.search(left):
                 score -= 2.0

@@ -45,7 +45,7 @@ REVIEW_KINDS = {
     "mucikari": r"mucikari|germo",
 }
 
-SHOWN_FIELDS = (*GOLD_FIELDS, "incident_date", "confidence", "notes")
+SHOWN_FIELDS = (*GOLD_FIELDS, "confidence", "notes")
 
 
 def _two_labels(article_id: str, first: dict[str, Any], second: dict[str, Any]) -> str:

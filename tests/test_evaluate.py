@@ -208,6 +208,27 @@ def test_forms_where_both_say_relevant_leave_out_relevance_misses() -> None:
     assert scores["categories_both_relevant"]["micro_f1"] == pytest.approx(1.0)
 
 
+def test_the_incident_date_is_scored_on_cases_both_sides_report() -> None:
+    """A stated date must match; a null gold date is matched by null only (a guessed
+    date is an error); a case the tagger missed is not scored for its date."""
+    from nlp.evaluate import evaluate, format_report
+
+    gold = {"relevance": "incident", "incident_date": "2026-11-14"}
+    pairs = [
+        (gold, predicted("incident", [], incident_date="2026-11-14")),
+        (gold, predicted("incident", [], incident_date="2026-11-16")),
+        ({"relevance": "incident", "incident_date": None}, predicted("incident", [])),
+        (
+            {"relevance": "incident", "incident_date": None},
+            predicted("incident", [], incident_date="2026-11-16"),
+        ),
+        (gold, predicted("none", [])),
+    ]
+    result = evaluate(pairs)
+    assert (result.incident_date.correct, result.incident_date.total) == (2, 4)
+    assert "incident date exact, where both say incident: 0.500 (2/4)" in format_report(result)
+
+
 def test_bootstrap_intervals_resample_whole_case_groups() -> None:
     from nlp.evaluate import bootstrap_intervals
 

@@ -246,7 +246,8 @@ def test_stepfather_abuse_is_sexual_violence_in_the_family(tagger: RuleTagger) -
     assert result.perpetrators.relation == "keluarga"
     assert result.perpetrators.count == 1
     assert result.domestic is True
-    assert result.incident_date == "2026-11-16"
+    # The abuse has no date ("berulang kali sejak kelas VII"); Monday's is the arrest's.
+    assert result.incident_date is None
 
 
 def test_wife_beaten_by_husband_is_domestic_physical_violence(tagger: RuleTagger) -> None:
@@ -571,6 +572,33 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
         "Kamis (19/11/2026)."
     )
     assert tag(tagger, "", text).incident_date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The day of the act, not of the arrest or of the statement that follows.
+        (
+            "Pelaku ditangkap pada Senin (16/11/2026). Siswi berinisial R (13) itu dicabuli "
+            "tetangganya pada Sabtu (14/11/2026).",
+            "2026-11-14",
+        ),
+        # A speaker's attribution, however long, dates the statement.
+        (
+            "Korban masih trauma, ujar Kepala Unit PPA Satreskrim Polres Tebo Ipda Rina "
+            "Marlina di Muara Tebo, Rabu (18/11/2026). Pelaku berinisial AS (40) mencabuli "
+            "korban di kebun karet.",
+            None,
+        ),
+        # Reported speech that dates the act is the act's day.
+        (
+            "Kapolres mengatakan, siswi berinisial R (13) dicabuli pada Sabtu (14/11/2026).",
+            "2026-11-14",
+        ),
+    ],
+)
+def test_the_incident_date_is_the_acts(tagger: RuleTagger, text: str, expected: str | None) -> None:
+    assert tag(tagger, "", text, published="2026-11-20").incident_date == expected
 
 
 # --- entities, scores, model --------------------------------------------------------------

@@ -1255,8 +1255,12 @@ class RuleTagger:
                 elif (
                     _follows(passive_ends, hit.start, window, text)
                     or _precedes(active_starts, hit.end, window, text)
-                    # "menganiaya istrinya": the victim's relation to the perpetrator.
-                    or _follows(active_ends, hit.start, window // 3, text)
+                    # "menganiaya istrinya": the victim's relation to the perpetrator;
+                    # not "membunuh ibu korban", another victim's relation to the first.
+                    or (
+                        _follows(active_ends, hit.start, window // 3, text)
+                        and not _VICTIMS_RELATIVE.match(text, hit.end)
+                    )
                 ):
                     scores[relation] += 2.0 * weight
                     if hit.index in rules.household_words:
@@ -1563,6 +1567,8 @@ def _resolve_day(
 
 
 _STATEMENT_CLAUSE_CHARS: Final = 160
+# After a kinship word: it names the victim's relative ("ibu korban"), not the perpetrator's.
+_VICTIMS_RELATIVE: Final = re.compile(r"\s+(?:korban|para korban|kedua korban)(?!\w)")
 
 
 def _is_statement_date(lowered: str, start: int) -> bool:

@@ -508,10 +508,17 @@ def test_perpetrator_relation(rules: RuleTagger, text: str, relation: str) -> No
         # The doer named by a noun ('Ayah Pemerkosa Anak Tiri') or a phrase.
         ("Ayah pemerkosa anak tiri berinisial S (40) akhirnya ditangkap.", "keluarga", True),
         ("Pria berinisial D (35) melakukan kekerasan pada anak sendiri.", "keluarga", True),
+        # The victim's mother, killed too, is no relative of the perpetrator's.
+        (
+            "Siswi SD berinisial A (12) diperkosa pria berinisial R (30) yang kemudian "
+            "membunuh ibu korban.",
+            None,
+            None,
+        ),
     ],
 )
 def test_household_members_and_schoolmates(
-    rules: RuleTagger, text: str, relation: str, domestic: bool
+    rules: RuleTagger, text: str, relation: str | None, domestic: bool | None
 ) -> None:
     result = tag(rules, "", text)
     assert result.relevance == "incident"

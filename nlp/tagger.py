@@ -701,9 +701,9 @@ CLOCK_TIME: Final = TriggeredRegex(
 )
 
 # Context words around a date candidate (in the 60 lower-cased characters before it). Dates of
-# statements and trials are not the date of the incident; "terjadi pada" and an arrest are.
-# Not the arrest ("ditangkap pada Rabu (11/9)"): the annotators' incident date is when the
-# violence happened; a foiled departure ("digagalkan") is the case itself.
+# statements and trials are not the date of the incident; "terjadi pada" is. Nor is an
+# arrest's ("ditangkap pada Rabu (11/9)"): the annotators date the act, not the arrest; a
+# foiled departure ("digagalkan") is the case itself.
 _DATE_EVENT_CONTEXT: Final = re.compile(
     r"terjadi|kejadian|peristiwa|insiden|digagalkan|"
     r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
@@ -1430,6 +1430,10 @@ def _names_a_person_with_age(fields: Sequence[FieldText]) -> bool:
     )
 
 
+# After a kinship word: it names the victim's relative ("ibu korban"), not the perpetrator's.
+_VICTIMS_RELATIVE: Final = re.compile(r"\s+(?:korban|para korban|kedua korban)(?!\w)")
+
+
 def _follows(sorted_ends: Sequence[int], position: int, window: int, text: str) -> bool:
     """Does a match end within `window` characters before `position`, same sentence?"""
     i = bisect.bisect_right(sorted_ends, position) - 1
@@ -1567,8 +1571,6 @@ def _resolve_day(
 
 
 _STATEMENT_CLAUSE_CHARS: Final = 160
-# After a kinship word: it names the victim's relative ("ibu korban"), not the perpetrator's.
-_VICTIMS_RELATIVE: Final = re.compile(r"\s+(?:korban|para korban|kedua korban)(?!\w)")
 
 
 def _is_statement_date(lowered: str, start: int) -> bool:

@@ -129,10 +129,10 @@ ROUND6 = {
 # would bias the held-out split against it.
 ROUND7_FILE = ANNOTATED_DIR / "round7-candidates.jsonl"
 # Round 9 (2026-11-28, third day): every child-abuse article not yet in the pool. They were
-# trained on as weak incidents, but about a quarter of the labelled ones are aggregates or
-# none: labelled, they stop teaching the classifier that a statistics or policy article
-# about child abuse is a case, and they add aggregates, the thinnest class. (Round 8, an
-# active-learning round, was withdrawn: see the model card.)
+# trained on as weak incidents, and some of the labelled ones are aggregates or none:
+# labelled, they stop teaching the classifier that such an article is a case. (Of the 101
+# kept, 6 are aggregates and 1 none: fewer than hoped. Round 8, an active-learning round,
+# was withdrawn: see the model card.)
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken

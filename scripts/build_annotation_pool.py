@@ -17,7 +17,7 @@ Strata, each sampled with a fixed seed so the pool is reproducible from the shar
   learnt from: aggregate candidates (now also law-making words), violence candidates,
   crime negatives and background news.
 - round 6: the rest of every candidate list; round 7: active learning (train only);
-  round 9: every child-abuse article not yet in the pool; round 10: active learning again.
+  round 9: every child-abuse article not yet in the pool.
 
 Appending a round never moves an earlier article to the other split: a new article that
 would join case groups of both splits is left out (see `keep_earlier_splits`).
@@ -133,9 +133,6 @@ ROUND7_FILE = ANNOTATED_DIR / "round7-candidates.jsonl"
 # labelled, they stop teaching the classifier that such an article is a case. (Of the 101
 # kept, 6 are aggregates and 1 none: fewer than hoped. Round 8, an active-learning round,
 # was withdrawn: see the model card.)
-# Round 10 (the same day): active learning again, as round 7, with the round-9 classifier
-# 0739d8d4 at round 7's thresholds; train case groups only.
-ROUND10_FILE = ANNOTATED_DIR / "round10-candidates.jsonl"
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -380,14 +377,6 @@ def main() -> None:
     draws = {"round9-child-abuse": (remaining, len(remaining))}
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261203), draws)
     dropped += left_out
-
-    # Round 10: as round 7.
-    flagged = [SharedRef(file=line["file"], row=line["row"]) for line in _rows(ROUND10_FILE)]
-    draws = {"round10-tagger-flagged": (flagged, len(flagged))}
-    earlier = len(unique)
-    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261204), draws)
-    dropped += left_out
-    unique, groups, in_test_10 = keep_train_only(unique, earlier)
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -405,13 +394,13 @@ def main() -> None:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
     names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5, *ROUND6]
-    names += ["round7-tagger-flagged", "round9-child-abuse", "round10-tagger-flagged"]
+    names += ["round7-tagger-flagged", "round9-child-abuse"]
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
-    print(f"round 3-10 articles left out (they would move an earlier article's split): {dropped}")
-    print(f"round 7 and 10 articles left out (held-out case groups): {in_test}, {in_test_10}")
+    print(f"round 3-9 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 7 articles left out (held-out case groups): {in_test}")
 
 
 if __name__ == "__main__":

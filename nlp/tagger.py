@@ -1578,8 +1578,10 @@ def _is_statement_date(lowered: str, start: int) -> bool:
     Belawan AKBP Janton Silaban di Medan, Rabu (27/3/2024))? A statement word earlier in
     the sentence, with no event word between it and the date ("Kapolres mengatakan, korban
     dicabuli pada Senin (13/11)" is the day of the act)."""
-    window = lowered[max(0, start - _STATEMENT_CLAUSE_CHARS) : start]
-    clause = window[max(window.rfind(stop) for stop in ".!?\n") + 1 :]
+    clause_start = max(0, start - _STATEMENT_CLAUSE_CHARS)
+    for boundary in _SENTENCE_BREAK.finditer(lowered, clause_start, start):
+        clause_start = boundary.end()
+    clause = lowered[clause_start:start]
     said = [match.end() for match in _DATE_STATEMENT_CONTEXT.finditer(clause)]
     return bool(said) and not _DATE_EVENT_CONTEXT.search(clause, said[-1])
 

@@ -583,12 +583,12 @@ def _mask_other(
 # "Yuliana Safitri (36)", "berinisial AS (14)": Indonesian news gives a person's age in
 # brackets after the name; a net for names the tagger did not mark as PERSON.
 _NAME_WORD = r"(?:[A-Z][a-z\u2019']+|[A-Z]{1,4})"
+# One to four such words: a written-out name or initials.
+_NAME_PHRASE = _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,3}"
 _AGED_NAME = re.compile(
     r"(?<![\w-])("
-    + _NAME_WORD
-    + r"(?:[ \t]+"
-    + _NAME_WORD
-    + r"){0,3})[ \t]*\([ \t]*"
+    + _NAME_PHRASE
+    + r")[ \t]*\([ \t]*"
     # "(14)", "(14 tahun)", "(3,5)", "(perempuan/36 tahun)"
     + r"(?:(?i:perempuan|perempun|laki-laki|pria|wanita|[LP])[ \t]*[/,][ \t]*)?"
     + r"\d{1,2}(?:[.,]\d)?(?:[ \t]*(?:tahun|th|bulan))?[ \t]*\)"
@@ -598,25 +598,17 @@ _AGED_NAME = re.compile(
 # Jambi, seorang …").
 _INTRODUCED_NAME = re.compile(
     r"(?<!\w)(?i:bernama|alias)[ \t]+(?P<after>"
-    + _NAME_WORD
-    + r"(?:[ \t]+"
-    + _NAME_WORD
-    + r"){0,3})(?!\w)"
+    + _NAME_PHRASE
+    + r")(?!\w)"
     + r"|(?<![\w-])(?P<before>"
-    + _NAME_WORD
-    + r"(?:[ \t]+"
-    + _NAME_WORD
-    + r"){0,3}),[ \t]+warga(?!\w)"
+    + _NAME_PHRASE
+    + r"),[ \t]+warga(?!\w)"
 )
 # A name set off by commas right after a word for the victim: "seorang siswa SMP di
 # Grobogan, ABP, diduga …", "putra mereka, Shaquille Kaili Danuarta, mengalami …".
 _APPOSED_TO_VICTIM = re.compile(
     r"(?<!\w)(?i:siswi|siswa|pelajar|murid|santri|santriwati|bocah|balita|korban|remaja"
-    r"|gadis|anak|putra|putri)[^.,\n]{0,40},[ \t]+("
-    + _NAME_WORD
-    + r"(?:[ \t]+"
-    + _NAME_WORD
-    + r"){0,3}),"
+    r"|gadis|anak|putra|putri)[^.,\n]{0,40},[ \t]+(" + _NAME_PHRASE + r"),"
 )
 # Capitalised words that start a sentence or a title before a name, never names themselves.
 _NOT_NAMES = frozenset(

@@ -1244,12 +1244,20 @@ class RuleTagger:
         for field in fields:
             weight = s.title_weight if field.name == "title" else 1.0
             text, index = field.lowered, field.index
-            passive_ends = sorted(m.end() for m in rules.passive_context.matches(text, index))
+            passive = list(rules.passive_context.matches(text, index))
+            passive_ends = sorted(m.end() for m in passive)
+            # 'sang kakak dicabuli', 'adiknya dicabuli': the subject of a passive verb is a
+            # victim, whatever else stands near it.
+            suffered_starts = sorted(m.start() for m in passive if _PASSIVE_VERB.match(m.group()))
             active = [(m.start(), m.end()) for m in rules.active_context.matches(text, index)]
             active_starts = sorted(start for start, _ in active)
             active_ends = sorted(end for _, end in active)
             for hit in rules.relation_words.find(text, index):
                 relation = rules.relation_of_word[hit.index]
+                if _STATISTIC_AFTER.match(text, hit.end) or _precedes(
+                    suffered_starts, hit.end, 1, text
+                ):
+                    continue
                 if relation in rules.context_free_relations:
                     context_free_hits[relation] = context_free_hits.get(relation, 0.0) + weight
                 elif (
@@ -1432,6 +1440,12 @@ def _names_a_person_with_age(fields: Sequence[FieldText]) -> bool:
 
 # After a kinship word: it names the victim's relative ("ibu korban"), not the perpetrator's.
 _VICTIMS_RELATIVE: Final = re.compile(r"\s+(?:korban|para korban|kedua korban)(?!\w)")
+# After a relation word: a line of statistics ("orang tua sebanyak 73 kasus", "pacar/teman
+# 65 kasus", "orang tak dikenal atau NA 44 kasus"), not who did this case.
+_PASSIVE_VERB: Final = re.compile(r"(?:di|ter)(?!lakukan)\w+$")
+_STATISTIC_AFTER: Final = re.compile(
+    r"(?:\s*/\s*\w+)?(?:\s+atau\s+\w+)?\s*(?:sebanyak\s+)?\d[\d.,]*\s*(?:kasus|persen|%)"
+)
 
 
 def _follows(sorted_ends: Sequence[int], position: int, window: int, text: str) -> bool:

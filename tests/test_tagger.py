@@ -527,6 +527,95 @@ def test_household_members_and_schoolmates(
 
 
 @pytest.mark.parametrize(
+    ("title", "text", "relation", "domestic"),
+    [
+        # An aunt who sells her niece is family, though she acts as a pimp.
+        (
+            "Remaja Putri di Kota Jambi Dijual Tantenya ke Pria Hidung Belang",
+            "Polisi menangkap mucikari berinisial T (32) yang menawarkan korban AS (14) "
+            "kepada pelanggan.",
+            "keluarga",
+            True,
+        ),
+        (
+            "Wanita di Muaro Jambi Tawarkan Keponakan ke Pria Hidung Belang",
+            "Tersangka berinisial T (32) menjadi mucikari. Ia menawarkan AS (14), "
+            "keponakannya sendiri, kepada pelanggan.",
+            "keluarga",
+            True,
+        ),
+        (
+            "",
+            "Remaja berinisial R (16) memperkosa saudari kandungnya berinisial B (14).",
+            "keluarga",
+            True,
+        ),
+        # '... pelaku sekaligus orang tua angkat', '... dilakukan oleh ayah tirinya'.
+        (
+            "",
+            "Polisi menangkap pelaku sekaligus orang tua angkat dari balita yang disekap "
+            "di dalam kamar.",
+            "keluarga",
+            True,
+        ),
+        # 'Digilir' (raped in turns) names the perpetrators like 'diperkosa'.
+        (
+            "Gadis 16 Tahun di Bungo Digilir Pacar dan Dua Temannya",
+            "Korban berinisial D (16) diperkosa bergantian dan kini hamil lima bulan.",
+            "pasangan",
+            True,
+        ),
+        # 'Korban adalah ...': the victim's relation to the perpetrator.
+        (
+            "",
+            "Siswi berinisial N (15) diperkosa dua pria. Korban ini adalah pacar dari "
+            "tersangka ZI.",
+            "pasangan",
+            True,
+        ),
+        # Pupils who beat a pupil are acquaintances ('sesama siswa').
+        (
+            "",
+            "Seorang siswa SMP berinisial F (13) dianiaya sesama siswa di belakang sekolah.",
+            "kenalan",
+            False,
+        ),
+    ],
+)
+def test_relation_cues_from_train_misses(
+    rules: RuleTagger, title: str, text: str, relation: str, domestic: bool
+) -> None:
+    result = tag(rules, title, text)
+    assert result.relevance == "incident"
+    assert result.perpetrators.relation == relation
+    assert result.domestic is domestic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 'Ibu muda', 'ibu rumah tangga': what the perpetrator is, not whose mother.
+        "Seorang ibu muda berinisial Y (28) mencabuli 17 anak di Kota Jambi.",
+        # 'Seorang nenek', a bare 'kakek': an old woman, an old man, no relative.
+        "Seorang pemuda di Garut tega memperkosa seorang nenek berusia 70 tahun.",
+        "Kakek S (62) mencabuli dua bocah di tempat pemandian umum.",
+        # The victims are siblings; 'sang kakak dicabuli' names a victim, not the doer.
+        "Pria berinisial S (60) mencabuli dua bocah yang merupakan kakak beradik. Sang "
+        "kakak dicabuli dua kali, sedangkan adiknya dicabuli empat kali.",
+        # A table of who did the cases in a year names no perpetrator of this one.
+        "Seorang siswi SD berinisial A (9) dianiaya. Sepanjang 2023 pelaku kekerasan anak "
+        "di Jawa Barat adalah orang tua sebanyak 180 kasus, pacar/teman 168 kasus, dan "
+        "orang tak dikenal atau NA 33 kasus.",
+    ],
+)
+def test_words_that_are_not_a_relation(rules: RuleTagger, text: str) -> None:
+    result = tag(rules, "", text)
+    assert result.relevance == "incident"
+    assert result.perpetrators.relation is None
+    assert result.domestic is None
+
+
+@pytest.mark.parametrize(
     ("text", "forms"),
     [
         # A threat that forces the act is psychological violence besides the sexual one.

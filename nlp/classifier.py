@@ -10,9 +10,16 @@ from labelled articles what they miss. Each head is a logistic regression over
 followed by Platt scaling fitted on cross-validated decision values: the output is a
 probability, and 0.5 is the decision threshold.
 
-Heads: `relevant` (incident or aggregate vs none), `incident` (incident vs the rest) and one
+Heads: `relevant` (incident or aggregate vs none), `incident` (incident vs the rest),
+`incident_given_relevant` (incident vs aggregate, trained on relevant articles only) and one
 per form of violence (given that the article is relevant). A form with too few labelled
 examples gets a head over its rule margin alone: a calibration of the rule.
+
+`incident` is trained against none and aggregate articles at once, and none articles are
+most of them; so it learns "violence words" more than "one case", and an article about
+cases in general (statistics, a policy built on a case) scores high on it. The
+conditional head learns only that second distinction; an article the tagger calls an
+incident must pass both (`nlp.tagger`).
 
 The model is one JSON file (`models/incident-classifier/model.json`): vocabulary, IDF,
 weights and calibration, readable and safe to load (no pickle). It is built by
@@ -55,7 +62,11 @@ RULE_FEATURES: Final[tuple[str, ...]] = (
 # Margins are squashed by tanh(margin / RULE_SCALE): a margin of a few points is strong
 # evidence, a margin of 30 is not ten times stronger.
 RULE_SCALE: Final = 4.0
-RELEVANCE_HEADS: Final = ("relevant", "incident")
+RELEVANCE_HEADS: Final = ("relevant", "incident", "incident_given_relevant")
+# A head whose decision was left to the rules (`source: rules`) takes the rules' score of
+# the same decision; the rules have no score of their own for incident-given-relevant, so
+# their incident score stands in (0.5 at their threshold: the rules' call decides).
+RULE_SCORE_OF_HEAD: Final = {"incident_given_relevant": "incident"}
 
 
 class _Strict(BaseModel):
@@ -210,7 +221,7 @@ class IncidentClassifier:
         values = self.decision_values(title, text, rule_features)
         probabilities = {
             name: (
-                rule_scores[name]
+                rule_scores[RULE_SCORE_OF_HEAD.get(name, name)]
                 if head.source == "rules"
                 else _sigmoid(head.calibration.a * values[name] + head.calibration.b)
             )
@@ -232,8 +243,10 @@ __all__ = [
     "DEFAULT_MODEL_DIR",
     "MODEL_FILE_NAME",
     "MODEL_FORMAT",
+    "RELEVANCE_HEADS",
     "RULE_FEATURES",
     "RULE_SCALE",
+    "RULE_SCORE_OF_HEAD",
     "Calibration",
     "HeadSpec",
     "IncidentClassifier",

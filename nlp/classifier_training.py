@@ -31,6 +31,7 @@ from nlp.classifier import (
     BODY_CHARS,
     MODEL_FILE_NAME,
     MODEL_FORMAT,
+    RELEVANCE_HEADS,
     RULE_FEATURES,
     RULE_SCALE,
     rule_vector,
@@ -125,9 +126,13 @@ def fit(
     report: dict[str, Any] = {}
     relevance = [e.labels.get("relevance") for e, _ in examples]
     has_relevance = np.array([r is not None for r in relevance], bool)
+    is_relevant = np.array([r not in (None, "none") for r in relevance])
+    is_incident = np.array([r == "incident" for r in relevance])
     targets: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "relevant": (has_relevance, np.array([r not in (None, "none") for r in relevance])),
-        "incident": (has_relevance, np.array([r == "incident" for r in relevance])),
+        "relevant": (has_relevance, is_relevant),
+        "incident": (has_relevance, is_incident),
+        # One case or cases in general, learned from relevant articles only.
+        "incident_given_relevant": (has_relevance & is_relevant, is_incident),
     }
     # Forms: P(form | relevant), from the examples whose forms are known. Without a
     # relevance label, forms a person chose mean relevant; no forms then says nothing.
@@ -150,7 +155,7 @@ def fit(
             }
             print(f"head {name}: {positives} positive examples: the rules decide", flush=True)
             continue
-        uses_terms = name in ("relevant", "incident") or positives >= MIN_POSITIVES_FOR_TERMS
+        uses_terms = name in RELEVANCE_HEADS or positives >= MIN_POSITIVES_FOR_TERMS
         features = (
             sparse.hstack([terms, sparse.csr_matrix(rule_matrix)]).tocsr()
             if uses_terms
@@ -402,9 +407,11 @@ def cv_report(
     gold = labels[mask][annotated]
     threshold = float(head.get("threshold", 0.5))
     predicted = oof_logits[annotated] >= math.log(threshold / (1 - threshold))  # p >= it
-    rule_key = {"relevant": "rule:relevant", "incident": "rule:incident"}.get(
-        name, f"margin:{name}"
-    )
+    rule_key = {
+        "relevant": "rule:relevant",
+        "incident": "rule:incident",
+        "incident_given_relevant": "rule:incident",
+    }.get(name, f"margin:{name}")
     by_rules = np.array(
         [f[rule_key] >= 0 for (_, f), a in zip(selected, annotated, strict=True) if a]
     )

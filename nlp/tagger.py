@@ -1011,7 +1011,8 @@ class RuleTagger:
 
     @property
     def model_info(self) -> ModelInfo:
-        return ModelInfo(name=self.name, version=self.version)
+        threshold = self.classifier.spec.heads["incident"].threshold if self.classifier else None
+        return ModelInfo(name=self.name, version=self.version, incident_threshold=threshold)
 
     def tag(self, article: ArticleIn) -> TaggedArticle:
         title = article.title[:MAX_TITLE_CHARS]
@@ -1094,7 +1095,7 @@ class RuleTagger:
         )
         probability = prediction.probabilities
         relevance: Relevance = "none"
-        if prediction.says("incident"):
+        if prediction.says("incident") and prediction.says("incident_given_relevant"):
             relevance = "incident"
         elif prediction.says("relevant"):
             relevance = "aggregate"
@@ -1115,13 +1116,16 @@ class RuleTagger:
             categories = [c for c in CATEGORIES if prediction.says(c)]
             for key in (*categories, "topic"):
                 groups |= by_rules.groups_near.get(key, set())
-        # `incident` is P(incident); `aggregate` what remains of P(relevant) (both
-        # calibrated heads, so their difference is only approximately a probability). A
-        # form's score is P(form | relevant).
+        # `incident` is P(incident); `aggregate` is P(relevant) x P(aggregate | relevant)
+        # (two calibrated heads). A form's score is P(form | relevant). An incident needs
+        # P(incident) over its recall-leaning threshold and `incident_given_relevant` over
+        # one half: an article with violence words that reads, given that it is relevant,
+        # as cases in general is an aggregate.
         scores: dict[str, float] = {
             "incident": probability["incident"],
-            "aggregate": max(0.0, probability["relevant"] - probability["incident"]),
+            "aggregate": probability["relevant"] * (1.0 - probability["incident_given_relevant"]),
             "relevant": probability["relevant"],
+            "incident_given_relevant": probability["incident_given_relevant"],
             **{c: probability[c] for c in CATEGORIES},
         }
         return Decisions(

@@ -115,6 +115,10 @@ class Perpetrators(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     version: str
+    # With a trained classifier: the P(incident) (`scores.incident`) from which its incident
+    # head calls an article a case. An article over it that the tagger still files as an
+    # aggregate (it reads as cases in general) is masked as a case (web.masking).
+    incident_threshold: float | None = None
 
 
 class TaggedArticle(BaseModel):

@@ -14,6 +14,7 @@ from nlp.classifier import (
     DEFAULT_MODEL_DIR,
     MODEL_FILE_NAME,
     RULE_FEATURES,
+    RULE_SCORE_OF_HEAD,
     IncidentClassifier,
     rule_vector,
 )
@@ -39,7 +40,7 @@ def rules_only() -> RuleTagger:
 
 def test_the_shipped_model_is_plain_json_with_every_head(classifier: IncidentClassifier) -> None:
     raw = json.loads((DEFAULT_MODEL_DIR / MODEL_FILE_NAME).read_text(encoding="utf-8"))
-    assert set(raw["heads"]) >= {"relevant", "incident", *CATEGORIES}
+    assert set(raw["heads"]) >= {"relevant", "incident", "incident_given_relevant", *CATEGORIES}
     assert raw["rule_features"] == list(RULE_FEATURES)
     assert len(classifier.spec.vocabulary) == len(classifier.spec.idf) > 1000
 
@@ -176,7 +177,7 @@ def test_the_incident_threshold_leans_to_recall_on_out_of_fold_scores() -> None:
     assert recall_leaning_threshold(examples, mask, labels, logits) == 0.5
 
 
-@pytest.mark.parametrize("head", ["relevant", "incident", *CATEGORIES])
+@pytest.mark.parametrize("head", ["relevant", "incident", "incident_given_relevant", *CATEGORIES])
 def test_any_head_can_leave_its_decision_to_the_rules(tmp_path: Path, head: str) -> None:
     """Training hands a head to the rules when they did better in cross-validation (it
     happened to `relevant` on the adjudicated labels): the tagger then takes the rules'
@@ -195,4 +196,32 @@ def test_any_head_can_leave_its_decision_to_the_rules(tmp_path: Path, head: str)
         url="https://news.example/r1",
     )
     tagged, by_rules = tagger.tag(article), rules.tag(article)
-    assert tagged.scores[head] == pytest.approx(by_rules.scores[head])
+    # The rules have no incident-given-relevant score: their incident score stands in.
+    assert tagged.scores[head] == pytest.approx(by_rules.scores[RULE_SCORE_OF_HEAD.get(head, head)])
+
+
+def test_an_article_about_cases_in_general_is_an_aggregate_not_an_incident(
+    tmp_path: Path,
+) -> None:
+    """An incident needs both the incident head and the incident-given-relevant head: an
+    article with violence words that, given that it is relevant, reads as cases in general
+    is filed as an aggregate, however high its P(incident)."""
+    article = ArticleIn(
+        id="r2",
+        title="Siswi SMP dicabuli ayah tiri di Kota Jambi",
+        text="Seorang siswi SMP berusia 14 tahun dicabuli ayah tirinya di Kota Jambi. Pelaku "
+        "ditangkap Polresta Jambi.",
+        url="https://news.example/r2",
+    )
+    shipped = RuleTagger(ner=None).tag(article)
+    assert shipped.relevance == "incident"
+    assert shipped.scores["incident_given_relevant"] >= 0.5
+    raw = json.loads((DEFAULT_MODEL_DIR / MODEL_FILE_NAME).read_text(encoding="utf-8"))
+    raw["heads"]["incident_given_relevant"]["intercept"] -= 100.0  # "cases in general"
+    (tmp_path / MODEL_FILE_NAME).write_text(json.dumps(raw), encoding="utf-8")
+    tagged = RuleTagger(model_dir=tmp_path, ner=None).tag(article)
+    assert tagged.scores["incident"] == pytest.approx(shipped.scores["incident"])
+    assert tagged.scores["incident_given_relevant"] < 0.01
+    assert tagged.relevance == "aggregate"
+    # P(aggregate) = P(relevant) x P(aggregate | relevant).
+    assert tagged.scores["aggregate"] == pytest.approx(tagged.scores["relevant"], abs=0.01)

@@ -219,6 +219,30 @@ def test_other_ways_news_introduces_a_victim_are_protected_in_an_incident() -> N
     assert mask_victims(text, aggregate, names_to_mask(aggregate, (), "", text)) == text
 
 
+def test_an_aggregate_the_incident_head_flagged_is_masked_as_a_case() -> None:
+    """The classifier files an article whose P(incident) passed its threshold as an
+    aggregate when, given that it is relevant, it reads as cases in general. That decides
+    the filing, not the protection: its persons are masked as in an incident."""
+    text = "KPAI menyoroti kasus Luluk. Korban, Nuri Andini (12), kini didampingi psikolog."
+    flagged_model = ModelInfo(name="m", version="1", incident_threshold=0.2)
+    people = [("text", "Luluk", None)]
+
+    def filed_aggregate(incident_score: float) -> TaggedArticle:
+        return tag("", text, people, ["anak"], relevance="aggregate").model_copy(
+            update={
+                "model": flagged_model,
+                "scores": {"incident": incident_score, "aggregate": 0.6},
+            }
+        )
+
+    flagged = filed_aggregate(0.35)
+    masked = mask_victims(text, flagged, names_to_mask(flagged, (), "", text))
+    assert "Nuri" not in masked and "Luluk" not in masked
+    # Under the threshold it is an aggregate like any other: officials stay named.
+    plain = filed_aggregate(0.1)
+    assert mask_victims(text, plain, names_to_mask(plain, (), "", text)) == text
+
+
 def test_an_article_without_protected_persons_is_unchanged() -> None:
     text = "Hendra ditangkap polisi."
     tagged = tag("", text, [("text", "Hendra", "perpetrator")], [])

@@ -739,10 +739,12 @@ def test_scores_are_probabilities_that_agree_with_the_decisions(
     assert set(result.scores) >= {"incident", "aggregate", *CATEGORIES}
     assert all(0.0 <= score <= 1.0 for score in result.scores.values())
     # The incident threshold leans to recall (chosen in training: a missed case is the
-    # worst error); the score stays a calibrated probability.
+    # worst error); the score stays a calibrated probability. With the classifier, an
+    # incident also needs P(incident | relevant) >= 0.5: else it reads as cases in general.
     heads = tagger.classifier.spec.heads if tagger.classifier else {}
     threshold = heads["incident"].threshold if "incident" in heads else 0.5
-    assert (result.scores["incident"] >= threshold) == (result.relevance == "incident")
+    one_case = result.scores.get("incident_given_relevant", 1.0) >= 0.5
+    assert (result.scores["incident"] >= threshold and one_case) == (result.relevance == "incident")
     if result.relevance == "none":
         # A form's score is its probability given that the article is relevant.
         assert result.categories == []

@@ -28,12 +28,13 @@ def names_to_mask(
     marked as a victim (`Entity.role`), every PERSON of an incident article about
     children (the taxonomy's rule), and in any incident (a case of a woman, a child or
     trafficking, by the taxonomy) the persons `protected_persons` adds (with
-    `title`/`text`, also the untagged "Name (age)"). Not in aggregate articles: they
-    name officials, and the NER's mistakes on title-case headlines ("Anak", "Gugus
-    Tugas" taken for names) would be masked all through the text."""
+    `title`/`text`, also the untagged "Name (age)"). An incident here is also an
+    aggregate that may report a case (`may_report_a_case`). Not in other aggregate
+    articles: they name officials, and the NER's mistakes on title-case headlines
+    ("Anak", "Gugus Tugas" taken for names) would be masked all through the text."""
     names = {name.strip() for name in victim_names if name.strip()}
     names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON" and e.role == "victim"}
-    if "anak" in tagged.victim_groups and tagged.relevance == "incident":
+    if "anak" in tagged.victim_groups and may_report_a_case(tagged):
         names |= {e.text.strip() for e in tagged.entities if e.label == "PERSON"}
     names |= {name.strip() for name in protected_persons(title, text, tagged)}
     names = {name for name in names if name}
@@ -42,6 +43,21 @@ def names_to_mask(
         # of its words where the article uses one alone.
         names |= {text[start:end] for start, end in _widened_spans(text, tagged, names)}
     return names | _name_parts(names, tagged)
+
+
+def may_report_a_case(tagged: TaggedArticle) -> bool:
+    """Masked as a case: an incident, or an aggregate whose P(incident) passed the incident
+    threshold (`ModelInfo.incident_threshold`): the tagger filed it as an aggregate because,
+    given that it is relevant, it reads as cases in general. That decides how an article
+    is filed, not whom masking protects: a missed victim's name cannot be taken back."""
+    if tagged.relevance == "incident":
+        return True
+    threshold = tagged.model.incident_threshold
+    return (
+        tagged.relevance == "aggregate"
+        and threshold is not None
+        and tagged.scores.get("incident", 0.0) >= threshold
+    )
 
 
 def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]:
@@ -55,7 +71,7 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     warga" (`introduced_person_names`); unless they name a tagged perpetrator.
     Over-masking an official costs a reader little; a missed victim's name cannot be taken
     back (measured by `victim_name_exposure` in `pantau eval tag`)."""
-    if tagged.relevance != "incident":
+    if not may_report_a_case(tagged):
         return []
     persons = [e for e in tagged.entities if e.label == "PERSON"]
     names = [e.text for e in persons if e.role != "perpetrator"]
@@ -417,7 +433,7 @@ def pseudonymise(
         _name_key(e.text) for e in tagged.entities if e.label == "PERSON" and e.role == "victim"
     }
     # The taxonomy's rule, as in names_to_mask: every PERSON of an incident about children.
-    about_children = "anak" in tagged.victim_groups and tagged.relevance == "incident"
+    about_children = "anak" in tagged.victim_groups and may_report_a_case(tagged)
     fields = {"title": title, "text": text}
 
     # Pseudonyms in order of first mention: tagged mentions, then listed names as found.

@@ -380,11 +380,12 @@ def test_mask_victims_masks_listed_names_and_children_persons(demo: tuple[Path, 
     assert stored is not None and tagged is not None
     masked = mask_victims(stored.article.text, tagged)
     assert VICTIM_NAME not in masked and masked.count(MASK) == 2
-    # An article that reports no case (aggregate): only victims are masked, so a person
-    # the tagger gave no victim role keeps the name.
+    # An article that reports no case (aggregate, P(incident) under the threshold): only
+    # victims are masked, so a person the tagger gave no victim role keeps the name.
     no_case = tagged.model_copy(
         update={
             "relevance": "aggregate",
+            "scores": {**tagged.scores, "incident": 0.01},
             "victim_groups": [],
             "entities": [e.model_copy(update={"role": None}) for e in tagged.entities],
         }

@@ -573,6 +573,21 @@ def test_household_members_and_schoolmates(
             "pasangan",
             True,
         ),
+        # A violent act named as a noun, then its doer ('pencabulan oleh ...').
+        (
+            "",
+            "Kasus pencabulan oleh guru ngaji terhadap santriwati berinisial R (12) "
+            "terungkap di Kota Jambi.",
+            "kenalan",
+            False,
+        ),
+        (
+            "",
+            "Penganiayaan terhadap balita berinisial A (3) oleh ayah tirinya terungkap "
+            "setelah tetangga melapor.",
+            "keluarga",
+            True,
+        ),
         # Pupils who beat a pupil are acquaintances ('sesama siswa').
         (
             "",

@@ -17,8 +17,7 @@ Strata, each sampled with a fixed seed so the pool is reproducible from the shar
   learnt from: aggregate candidates (now also law-making words), violence candidates,
   crime negatives and background news.
 - round 6: the rest of every candidate list; round 7: active learning (train only);
-  round 9: every child-abuse article not yet in the pool; round 11: news whose headline
-  names a killing, stabbing or beating, from the trainable news.
+  round 9: every child-abuse article not yet in the pool.
 
 Appending a round never moves an earlier article to the other split: a new article that
 would join case groups of both splits is left out (see `keep_earlier_splits`).
@@ -50,7 +49,6 @@ from nlp.annotated import (
     split_of,
     text_sha256,
 )
-from nlp.training_data import news_half
 from pantau.models import article_id
 
 TPPO_WORDS = re.compile(
@@ -135,20 +133,6 @@ ROUND7_FILE = ANNOTATED_DIR / "round7-candidates.jsonl"
 # labelled, they stop teaching the classifier that such an article is a case. (Of the 101
 # kept, 6 are aggregates and 1 none: fewer than hoped. Round 8, an active-learning round,
 # was withdrawn: see the model card.)
-
-# Round 11 (2026-11-28, fourth session): news whose headline names physical violence
-# without the words of the violence stratum (a killing, a stabbing, a beating, a gang
-# assault, a shooting), from the news the classifier may train on (the training half of
-# click-id, detik), none of it drawn before. The tagger's false alarms are mostly such
-# violence against men taken for a case, and its misses such violence against women and
-# children; until now the classifier saw them only as weak negatives. Split by case group
-# like rounds 1-6.
-PHYSICAL_VIOLENCE_TITLE = re.compile(
-    r"dibunuh|pembunuhan|membunuh|bunuh|tewas|dikeroyok|pengeroyokan|keroyok|ditusuk"
-    r"|penusukan|tusuk|dibacok|pembacokan|bacok|dianiaya|penganiayaan|aniaya|dipukul"
-    r"|pemukulan|pukul|ditembak|penembakan|tembak|dibakar|dibanting|disiksa|penyiksaan",
-    re.IGNORECASE,
-)
 
 
 # Word-overlap (Jaccard of analysed words and word pairs) above which two articles are taken
@@ -393,30 +377,6 @@ def main() -> None:
     draws = {"round9-child-abuse": (remaining, len(remaining))}
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261203), draws)
     dropped += left_out
-
-    # Round 11: every trainable article with physical violence in its headline (above).
-    violent_titles: list[SharedRef] = []
-    for file in files:
-        if file.startswith("incidents/"):
-            continue
-        for row_number in range(len(_rows(data_dir / file))):
-            ref = SharedRef(file=file, row=row_number)
-            article = shared_article(data_dir, ref)
-            if len(article.text) < 300 or not article.url or article_id(article.url) in seen:
-                continue
-            if "click-id" in file and news_half(article_id(article.url)) != "train":
-                continue  # the evaluation half holds the false-positive sample
-            both = f"{article.title}\n{article.text}"
-            if any(
-                words.search(both)
-                for words in (TPPO_WORDS, ROUND2_WORDS, AGGREGATE_WORDS, VIOLENCE_WORDS)
-            ):
-                continue
-            if PHYSICAL_VIOLENCE_TITLE.search(article.title):
-                violent_titles.append(ref)
-    draws = {"round11-violence-title": (violent_titles, len(violent_titles))}
-    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261205), draws)
-    dropped += left_out
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -434,12 +394,12 @@ def main() -> None:
         for item in items:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
     names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5, *ROUND6]
-    names += ["round7-tagger-flagged", "round9-child-abuse", "round11-violence-title"]
+    names += ["round7-tagger-flagged", "round9-child-abuse"]
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
-    print(f"round 3-11 articles left out (they would move an earlier article's split): {dropped}")
+    print(f"round 3-9 articles left out (they would move an earlier article's split): {dropped}")
     print(f"round 7 articles left out (held-out case groups): {in_test}")
 
 

@@ -1444,9 +1444,10 @@ def _names_a_person_with_age(fields: Sequence[FieldText]) -> bool:
 
 # After a kinship word: it names the victim's relative ("ibu korban"), not the perpetrator's.
 _VICTIMS_RELATIVE: Final = re.compile(r"\s+(?:korban|para korban|kedua korban)(?!\w)")
+# A passive verb alone ("dicabuli"; not "dilakukan oleh"), as the passive context matched it.
+_PASSIVE_VERB: Final = re.compile(r"(?:di|ter)(?!lakukan)\w+$")
 # After a relation word: a line of statistics ("orang tua sebanyak 73 kasus", "pacar/teman
 # 65 kasus", "orang tak dikenal atau NA 44 kasus"), not who did this case.
-_PASSIVE_VERB: Final = re.compile(r"(?:di|ter)(?!lakukan)\w+$")
 _STATISTIC_AFTER: Final = re.compile(
     r"(?:\s*/\s*\w+)?(?:\s+atau\s+\w+)?\s*(?:sebanyak\s+)?\d[\d.,]*\s*(?:kasus|persen|%)"
 )

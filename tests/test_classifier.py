@@ -177,6 +177,16 @@ def test_the_incident_threshold_leans_to_recall_on_out_of_fold_scores() -> None:
     assert recall_leaning_threshold(examples, mask, labels, logits) == 0.5
 
 
+# A clear case: a schoolgirl abused by her stepfather, the perpetrator arrested.
+STEPFATHER_CASE = ArticleIn(
+    id="r1",
+    title="Siswi SMP dicabuli ayah tiri di Kota Jambi",
+    text="Seorang siswi SMP berusia 14 tahun dicabuli ayah tirinya di Kota Jambi. Pelaku "
+    "ditangkap Polresta Jambi.",
+    url="https://news.example/r1",  # a reserved .example name: data only, never fetched
+)
+
+
 @pytest.mark.parametrize("head", ["relevant", "incident", "incident_given_relevant", *CATEGORIES])
 def test_any_head_can_leave_its_decision_to_the_rules(tmp_path: Path, head: str) -> None:
     """Training hands a head to the rules when they did better in cross-validation (it
@@ -188,14 +198,7 @@ def test_any_head_can_leave_its_decision_to_the_rules(tmp_path: Path, head: str)
     (tmp_path / MODEL_FILE_NAME).write_text(json.dumps(raw), encoding="utf-8")
     tagger = RuleTagger(model_dir=tmp_path, ner=None)
     rules = RuleTagger(model_dir=None, ner=None)
-    article = ArticleIn(
-        id="r1",
-        title="Siswi SMP dicabuli ayah tiri di Kota Jambi",
-        text="Seorang siswi SMP berusia 14 tahun dicabuli ayah tirinya di Kota Jambi. Pelaku "
-        "ditangkap Polresta Jambi.",
-        url="https://news.example/r1",
-    )
-    tagged, by_rules = tagger.tag(article), rules.tag(article)
+    tagged, by_rules = tagger.tag(STEPFATHER_CASE), rules.tag(STEPFATHER_CASE)
     # The rules have no incident-given-relevant score: their incident score stands in.
     assert tagged.scores[head] == pytest.approx(by_rules.scores[RULE_SCORE_OF_HEAD.get(head, head)])
 
@@ -206,20 +209,13 @@ def test_an_article_about_cases_in_general_is_an_aggregate_not_an_incident(
     """An incident needs both the incident head and the incident-given-relevant head: an
     article with violence words that, given that it is relevant, reads as cases in general
     is filed as an aggregate, however high its P(incident)."""
-    article = ArticleIn(
-        id="r2",
-        title="Siswi SMP dicabuli ayah tiri di Kota Jambi",
-        text="Seorang siswi SMP berusia 14 tahun dicabuli ayah tirinya di Kota Jambi. Pelaku "
-        "ditangkap Polresta Jambi.",
-        url="https://news.example/r2",
-    )
-    shipped = RuleTagger(ner=None).tag(article)
+    shipped = RuleTagger(ner=None).tag(STEPFATHER_CASE)
     assert shipped.relevance == "incident"
     assert shipped.scores["incident_given_relevant"] >= 0.5
     raw = json.loads((DEFAULT_MODEL_DIR / MODEL_FILE_NAME).read_text(encoding="utf-8"))
     raw["heads"]["incident_given_relevant"]["intercept"] -= 100.0  # "cases in general"
     (tmp_path / MODEL_FILE_NAME).write_text(json.dumps(raw), encoding="utf-8")
-    tagged = RuleTagger(model_dir=tmp_path, ner=None).tag(article)
+    tagged = RuleTagger(model_dir=tmp_path, ner=None).tag(STEPFATHER_CASE)
     assert tagged.scores["incident"] == pytest.approx(shipped.scores["incident"])
     assert tagged.scores["incident_given_relevant"] < 0.01
     assert tagged.relevance == "aggregate"

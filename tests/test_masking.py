@@ -219,6 +219,35 @@ def test_other_ways_news_introduces_a_victim_are_protected_in_an_incident() -> N
     assert mask_victims(text, aggregate, names_to_mask(aggregate, (), "", text)) == text
 
 
+def test_victim_cues_written_from_train_split_leaks() -> None:
+    """Ways a victim is named that digests left visible on the train split (names here
+    are made up): initials after "anak kandungnya" or "anak lelakinya" (all capitals:
+    "KAK" is initials, not the title "Kak"), after "memerkosa", a sentence-final name set
+    off after a victim word, a name that "menjadi korban", and a mention the NER missed
+    next to a first name ("Shaun [Knight]", widened as a tagged mention is)."""
+    from web.masking import victim_appositions, victim_initials
+
+    text = (
+        "Ia memerkosa anak kandungnya, KFD. Pelaku memerkosa WTR berkali-kali. Ia juga "
+        "menjambak anak lelakinya, KAK, 6. Rumini menjadi korban kekejaman suaminya. "
+        "Mantan tentara, Shaun Kinley, 35 tahun, melapor. Kinley kini lega."
+    )
+    assert victim_initials(text) == ["KFD", "WTR", "KAK"]
+    assert victim_appositions(text) == ["KFD", "KAK", "Rumini"]
+    tagged = tag("", text, [("text", "Kinley kini", "victim")], ["anak"])
+    tagged = tagged.model_copy(
+        update={
+            "entities": [
+                e.model_copy(update={"end": e.start + 6, "text": "Kinley"}) for e in tagged.entities
+            ]
+        }
+    )
+    masked = mask_victims(text, tagged, names_to_mask(tagged, (), "", text))
+    for name in ("KFD", "WTR", "KAK", "Rumini", "Shaun", "Kinley"):
+        assert name not in masked, name
+    assert "Mantan tentara" in masked
+
+
 def test_an_aggregate_the_incident_head_flagged_is_masked_as_a_case() -> None:
     """The classifier files an article whose P(incident) passed its threshold as an
     aggregate when, given that it is relevant, it reads as cases in general. That decides

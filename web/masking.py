@@ -105,15 +105,16 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
 
 
 # Initials right after a word for the victim or the act ("korban berinisial PTA", "siswi
-# SD RB", "menyetubuhi WB", "keponakannya sendiri, AP") or before an apposition naming
+# SD RB", "menyetubuhi WB", "memerkosa anak kandungnya, KFD", "keponakannya sendiri, AP",
+# "anak lelakinya, KAK") or before an apposition naming
 # the victim ("RB, siswi sekolah dasar"). Cue words match in any case, initials only in
 # capitals.
 _VICTIM_INITIALS = re.compile(
     r"(?:(?<!\w)(?i:korban|siswi|siswa|murid|pelajar|bocah|balita|bayi|anak|keponakan|cucu"
     r"|putri|putra|adik|santri|santriwati|remaja|gadis)(?i:nya)?"
-    r"(?:[ \t]+(?i:sendiri|kandung|tiri|perempuan|laki-laki|sd|smp|sma))?,?[ \t]+"
-    r"(?:(?i:ber)?(?i:inisial|inisal)[ \t]+)?"
-    r"|(?<!\w)(?i:menyetubuhi|mencabuli|memperkosa|merudapaksa|menganiaya|menjual|"
+    r"(?:[ \t]+(?i:sendiri|kandung|tiri|perempuan|laki-laki|lelaki|sd|smp|sma)(?i:nya)?)?,?"
+    r"[ \t]+(?:(?i:ber)?(?i:inisial|inisal)[ \t]+)?"
+    r"|(?<!\w)(?i:menyetubuhi|mencabuli|memperkosa|memerkosa|merudapaksa|menganiaya|menjual|"
     r"menyekap|menculik)[ \t]+)"
     r"([A-Z]{1,4})(?![\w(])"
     r"|(?<![\w-])([A-Z]{2,4}),[ \t]+(?i:siswi|siswa|bocah|balita|korban|seorang|pelajar)"
@@ -201,7 +202,12 @@ def mask_victims(
         pattern = re.compile(
             r"(?<!\w)(?:" + "|".join(re.escape(name) for name in longer) + r")(?!\w)"
         )
-        spans = sorted([*spans, *(m.span() for m in pattern.finditer(text))])
+        found = [m.span() for m in pattern.finditer(text)]
+        if field == "text":
+            # A mention the NER missed is widened as a tagged one is ("Shaun [Knight]").
+            others = _other_entity_spans(tagged)
+            found = [_whole_name(text, start, end, others) for start, end in found]
+        spans = sorted([*spans, *found])
     masked = text
     for start, end in reversed(_merge(spans, text)):  # right to left: offsets stay valid
         masked = masked[:start] + MASK + masked[end:]
@@ -216,9 +222,7 @@ _MAX_EXTRA_WORDS = 2
 
 def _widened_spans(text: str, tagged: TaggedArticle, names: set[str]) -> list[tuple[int, int]]:
     """The body's PERSON mentions of `names`, each widened by `_whole_name`."""
-    others = [
-        (e.start, e.end) for e in tagged.entities if e.field == "text" and e.label != "PERSON"
-    ]
+    others = _other_entity_spans(tagged)
     return sorted(
         _whole_name(text, e.start, e.end, others)
         for e in tagged.entities
@@ -227,6 +231,12 @@ def _widened_spans(text: str, tagged: TaggedArticle, names: set[str]) -> list[tu
         and e.text.strip() in names
         and text[e.start : e.end] == e.text
     )
+
+
+def _other_entity_spans(tagged: TaggedArticle) -> list[tuple[int, int]]:
+    """The body's entities that are not persons (places, organisations): a name is never
+    widened into one."""
+    return [(e.start, e.end) for e in tagged.entities if e.field == "text" and e.label != "PERSON"]
 
 
 def _whole_name(text: str, start: int, end: int, others: list[tuple[int, int]]) -> tuple[int, int]:
@@ -624,7 +634,11 @@ _INTRODUCED_NAME = re.compile(
 # Grobogan, ABP, diduga …", "putra mereka, Shaquille Kaili Danuarta, mengalami …".
 _APPOSED_TO_VICTIM = re.compile(
     r"(?<!\w)(?i:siswi|siswa|pelajar|murid|santri|santriwati|bocah|balita|korban|remaja"
-    r"|gadis|anak|putra|putri)[^.,\n]{0,40},[ \t]+(" + _NAME_PHRASE + r"),"
+    r"|gadis|anak|putra|putri)[^.,\n]{0,40},[ \t]+(" + _NAME_PHRASE + r")[,.]"
+)
+# A name as the subject of "(men)jadi korban": "Septiani menjadi korban kekejaman suaminya".
+_BECAME_VICTIM = re.compile(
+    r"(?<![\w-])(" + _NAME_PHRASE + r")[ \t]+(?i:menjadi|jadi)[ \t]+(?i:korban)(?!\w)"
 )
 # Capitalised words that start a sentence or a title before a name, never names themselves.
 _NOT_NAMES = frozenset(
@@ -720,10 +734,14 @@ def introduced_person_names(text: str) -> list[str]:
 
 
 def victim_appositions(text: str) -> list[str]:
-    """Names set off by commas right after a word for the victim ("putra mereka,
-    Shaquille Kaili Danuarta, mengalami …"), in order of first appearance. A pure
-    function."""
-    return _person_names(match.group(1) for match in _APPOSED_TO_VICTIM.finditer(text))
+    """Names set off by a comma right after a word for the victim ("putra mereka,
+    Shaquille Kaili Danuarta, mengalami …", "anak kandungnya, KFD.") and names that
+    "(men)jadi korban", in order of first appearance. A pure function."""
+    return _person_names(
+        match.group(1)
+        for pattern in (_APPOSED_TO_VICTIM, _BECAME_VICTIM)
+        for match in pattern.finditer(text)
+    )
 
 
 def _person_names(candidates: Iterable[str]) -> list[str]:
@@ -732,12 +750,21 @@ def _person_names(candidates: Iterable[str]) -> list[str]:
     found: list[str] = []
     for candidate in candidates:
         words = candidate.split()
-        while words and (words[0].casefold() in _NOT_NAMES or words[0] in _SENTENCE_STARTERS):
+        while words and (
+            (words[0].casefold() in _NOT_NAMES and not _initials(words[0]))
+            or words[0] in _SENTENCE_STARTERS
+        ):
             words = words[1:]
         name = " ".join(words)
         if name and name not in found and name not in _NOT_INITIALS:
             found.append(name)
     return found
+
+
+def _initials(word: str) -> bool:
+    """Three or four capitals ("KAK", "ABP"): initials, even where the letters spell a
+    word that is not a name in any other case ("Kak", a title)."""
+    return 3 <= len(word) <= 4 and word.isupper() and word not in _NOT_INITIALS
 
 
 def _mostly_within(words: list[str], entity_words: list[str]) -> bool:

@@ -41,7 +41,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.analysis import analyze
-from pantau.models import CATEGORIES
+from pantau.models import CATEGORIES, Relevance
 
 MODEL_FORMAT: Final = "pantau-incident-classifier/1"
 DEFAULT_MODEL_DIR: Final = Path(__file__).resolve().parent.parent / "models" / "incident-classifier"
@@ -172,6 +172,22 @@ class Prediction:
     def says(self, head: str) -> bool:
         return self.probabilities[head] >= self.thresholds[head]
 
+    def relevance(self) -> Relevance:
+        return relevance_from_heads(
+            self.says("incident"), self.says("incident_given_relevant"), self.says("relevant")
+        )
+
+
+def relevance_from_heads(
+    incident: bool, incident_given_relevant: bool, relevant: bool
+) -> Relevance:
+    """The relevance the heads' decisions give: an incident needs both the incident head
+    and the incident-given-relevant head (an article with violence words that reads, given
+    that it is relevant, as cases in general is an aggregate); else relevant is aggregate."""
+    if incident and incident_given_relevant:
+        return "incident"
+    return "aggregate" if relevant else "none"
+
 
 class IncidentClassifier:
     """model.json, loaded: calibrated probabilities for one article."""
@@ -253,6 +269,7 @@ __all__ = [
     "ModelSpec",
     "Prediction",
     "load_default_classifier",
+    "relevance_from_heads",
     "rule_vector",
     "term_counts",
     "tfidf",

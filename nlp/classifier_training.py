@@ -104,21 +104,7 @@ def fit(
         flush=True,
     )
 
-    counts = [term_counts(e.article.title, e.article.text) for e, _ in examples]
-    vocabulary, idf = build_vocabulary(counts)
-    index = {term: i for i, term in enumerate(vocabulary)}
-    rows = [tfidf(c, index, idf) for c in counts]
-    terms = sparse.csr_matrix(
-        (
-            [v for row in rows for v in row.values()],
-            (
-                [r for r, row in enumerate(rows) for _ in row],
-                [i for row in rows for i in row],
-            ),
-        ),
-        shape=(len(rows), len(vocabulary)),
-    )
-    rule_matrix = np.array([rule_vector(features) for _, features in examples])
+    vocabulary, idf, terms, rule_matrix = design_matrix(examples)
     weights = np.array([e.weight for e, _ in examples])
     groups = case_groups([e for e, _ in examples])
 
@@ -214,6 +200,28 @@ def fit(
     path.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB) in {time.time() - started:.0f} s")
     return model
+
+
+def design_matrix(
+    examples: list[tuple[Example, dict[str, float]]],
+) -> tuple[list[str], list[float], sparse.csr_matrix, np.ndarray]:
+    """The vocabulary and its IDF, each example's TF-IDF row over it, and its rule vector."""
+    counts = [term_counts(e.article.title, e.article.text) for e, _ in examples]
+    vocabulary, idf = build_vocabulary(counts)
+    index = {term: i for i, term in enumerate(vocabulary)}
+    rows = [tfidf(c, index, idf) for c in counts]
+    terms = sparse.csr_matrix(
+        (
+            [v for row in rows for v in row.values()],
+            (
+                [r for r, row in enumerate(rows) for _ in row],
+                [i for row in rows for i in row],
+            ),
+        ),
+        shape=(len(rows), len(vocabulary)),
+    )
+    rule_matrix = np.array([rule_vector(features) for _, features in examples])
+    return vocabulary, idf, terms, rule_matrix
 
 
 def _forms_known(labels: dict[str, Any]) -> bool:
@@ -346,6 +354,16 @@ def recall_leaning_threshold(
     return best
 
 
+def head_model(uses_terms: bool) -> LogisticRegression:
+    """The logistic regression of one head (unfitted)."""
+    return LogisticRegression(
+        C=C_TERMS if uses_terms else C_RULES_ONLY,
+        max_iter=5000,
+        solver="liblinear",
+        random_state=SEED,  # liblinear shuffles: fixed, so the same data gives the same file
+    )
+
+
 def fit_head(
     features: sparse.csr_matrix,
     labels: np.ndarray,
@@ -355,15 +373,6 @@ def fit_head(
 ) -> tuple[dict[str, Any], np.ndarray]:
     """A logistic regression, its Platt calibration from out-of-fold decision values
     (folds by case group: `case_groups`), and those out-of-fold values (for the report)."""
-
-    def model() -> LogisticRegression:
-        return LogisticRegression(
-            C=C_TERMS if uses_terms else C_RULES_ONLY,
-            max_iter=5000,
-            solver="liblinear",
-            random_state=SEED,  # liblinear shuffles: fixed, so the same data gives the same file
-        )
-
     folds = StratifiedGroupKFold(
         n_splits=min(FOLDS, int(labels.sum()), int((~labels).sum())),
         shuffle=True,
@@ -371,13 +380,15 @@ def fit_head(
     )
     oof = np.zeros(len(labels))
     for train_index, test_index in folds.split(features, labels, groups):
-        fold_model = model().fit(features[train_index], labels[train_index], weights[train_index])
+        fold_model = head_model(uses_terms).fit(
+            features[train_index], labels[train_index], weights[train_index]
+        )
         oof[test_index] = fold_model.decision_function(features[test_index])
     platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), labels, weights)
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
     if a <= 0:
         raise SystemExit("calibration is not increasing: the head learned nothing useful")
-    final = model().fit(features, labels, weights)
+    final = head_model(uses_terms).fit(features, labels, weights)
     coef = final.coef_[0]
     return (
         {

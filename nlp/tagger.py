@@ -1094,11 +1094,7 @@ class RuleTagger:
             title.original, text.original, by_rules.rule_features, by_rules.scores
         )
         probability = prediction.probabilities
-        relevance: Relevance = "none"
-        if prediction.says("incident") and prediction.says("incident_given_relevant"):
-            relevance = "incident"
-        elif prediction.says("relevant"):
-            relevance = "aggregate"
+        relevance = prediction.relevance()
         categories: list[Category] = []
         groups: set[VictimGroup] = set()
         if (

@@ -826,6 +826,14 @@ def eval_tag(
             min=0,
         ),
     ] = 0,
+    by_source: Annotated[
+        bool,
+        typer.Option(
+            "--by-source",
+            help="With --gold annotated: also relevance per collection of the shared data "
+            "the articles came from (the child-abuse set, click-id, detik).",
+        ),
+    ] = False,
 ) -> None:
     """Score `pantau tag` field by field: relevance (accuracy, macro-F1, confusion matrix,
     incident precision/recall), forms, victim groups, domestic, relation, victims count and
@@ -870,6 +878,8 @@ def eval_tag(
     scores = result.as_dict()
     if intervals:
         scores["intervals"] = _case_group_intervals(tagged, intervals, gold == "annotated")
+    if by_source and gold == "annotated":
+        scores["by_source"] = _relevance_by_source(tagged)
     named = [(article, labels) for article, labels in pairs if labels.get("victim_names")]
     if named and not rules_only:
         scores["victim_name_masking"] = _victim_name_masking(named)
@@ -881,6 +891,12 @@ def eval_tag(
             typer.echo(
                 f"95% intervals ({intervals} resamples of whole case groups): "
                 + "; ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in scores["intervals"].items())
+            )
+        for source, part in scores.get("by_source", {}).items():
+            typer.echo(
+                f"  {source:<28} {part['articles']:>4} articles, {part['incidents']:>3} "
+                f"incidents: relevance macro-F1 {part['macro_f1']:.3f}, incident precision "
+                f"{part['precision']:.3f} recall {part['recall']:.3f}"
             )
         if "victim_name_masking" in scores:
             masking = scores["victim_name_masking"]
@@ -963,6 +979,37 @@ def _case_group_intervals(
         for article, labels, predicted in tagged
     ]
     return bootstrap_intervals(records, resamples)
+
+
+def _relevance_by_source(
+    tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]],
+) -> dict[str, dict[str, Any]]:
+    """Relevance scores per shared-data collection the annotated articles came from: the
+    child-abuse set is regional crime news, nearly all cases; the general news was drawn
+    for hard negatives, so precision is harder there."""
+    from nlp.annotated import read_pool
+    from nlp.evaluate import evaluate
+
+    def collection(file: str) -> str:
+        parts = Path(file).parts  # "news/click-id/kompas.csv": the collection, not the site
+        return "/".join(parts[:2]) if len(parts) > 2 else str(Path(file).with_suffix(""))
+
+    file_of = {item.id: collection(item.ref.file) for item in read_pool()}
+    parts: dict[str, list[tuple[dict[str, Any], TaggedArticle]]] = {}
+    for article, labels, predicted in tagged:
+        parts.setdefault(file_of.get(article.id, "other"), []).append((labels, predicted))
+    scores: dict[str, dict[str, Any]] = {}
+    for source, records in sorted(parts.items()):
+        result = evaluate(records)
+        precision, recall = result.incident_precision_recall()
+        scores[source] = {
+            "articles": len(records),
+            "incidents": sum(1 for labels, _ in records if labels.get("relevance") == "incident"),
+            "macro_f1": result.relevance_macro_f1(),
+            "precision": precision,
+            "recall": recall,
+        }
+    return scores
 
 
 def _victim_name_masking(named: list[tuple[ArticleIn, dict[str, Any]]]) -> dict[str, int]:

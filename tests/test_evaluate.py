@@ -166,6 +166,7 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
             "--json",
             "--intervals",
             "50",
+            "--by-source",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -183,6 +184,16 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
     assert masking["articles"] == len(named) > 0
     assert 0 <= masking["visible"] < masking["mentions"]
     assert masking["relevant_articles"] <= masking["articles"]
+    # Relevance per collection the articles came from: every article in one of them.
+    parts = scores["by_source"]
+    assert set(parts) == {
+        "incidents/child-abuse-news.dev",
+        "news/click-id",
+        "news/detik-2025-aspects",
+    }
+    assert sum(part["articles"] for part in parts.values()) == len(held_out)
+    incidents = sum(1 for item in held_out if item.gold["relevance"] == "incident")
+    assert sum(part["incidents"] for part in parts.values()) == incidents
 
     wrong = runner.invoke(
         app, ["eval", "tag", "--gold", "annotated", "--split", "dev", "--shared-data", "/x"]

@@ -22,6 +22,7 @@ from pantau.config import ConfigError, Settings, SourceConfig, load_settings
 
 if TYPE_CHECKING:
     from pantau.models import ArticleIn, TaggedArticle
+    from web.masking import NameExposure
 
 app = typer.Typer(
     help=(
@@ -882,7 +883,9 @@ def eval_tag(
         scores["by_source"] = _relevance_by_source(tagged)
     named = [(article, labels) for article, labels in pairs if labels.get("victim_names")]
     if named and not rules_only:
-        scores["victim_name_masking"] = _victim_name_masking(named)
+        scores["victim_name_masking"] = _victim_name_masking(
+            named, by_source=by_source and gold == "annotated"
+        )
     if as_json:
         typer.echo(json.dumps(scores, indent=2))
     else:
@@ -909,6 +912,13 @@ def eval_tag(
                 f"({masking['relevant_articles_with_visible']} of "
                 f"{masking['relevant_articles']} articles)"
             )
+            for source, part in masking.get("by_source", {}).items():
+                typer.echo(
+                    f"  {source:<28} {part['relevant_visible']:>4} of "
+                    f"{part['relevant_mentions']:>4} mentions visible in what digests show "
+                    f"({part['relevant_articles_with_visible']} of {part['relevant_articles']} "
+                    "articles)"
+                )
     if gold == "general-news" and not as_json:
         hits = flagged((article, predicted) for article, _, predicted in tagged)
         typer.echo(f"flagged relevant: {len(hits)} of {len(tagged)} (check them by hand)")
@@ -981,23 +991,29 @@ def _case_group_intervals(
     return bootstrap_intervals(records, resamples)
 
 
+def _collection_of_pool_articles() -> dict[str, str]:
+    """Each annotated article's shared-data collection ("news/click-id", not the site)."""
+    from nlp.annotated import read_pool
+
+    def collection(file: str) -> str:
+        parts = Path(file).parts
+        return "/".join(parts[:2]) if len(parts) > 2 else str(Path(file).with_suffix(""))
+
+    return {item.id: collection(item.ref.file) for item in read_pool()}
+
+
 def _relevance_by_source(
     tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]],
 ) -> dict[str, dict[str, Any]]:
     """Relevance scores per shared-data collection the annotated articles came from: the
     child-abuse set is regional crime news, nearly all cases; the general news was drawn
     for hard negatives, so precision is harder there."""
-    from nlp.annotated import read_pool
     from nlp.evaluate import evaluate
 
-    def collection(file: str) -> str:
-        parts = Path(file).parts  # "news/click-id/kompas.csv": the collection, not the site
-        return "/".join(parts[:2]) if len(parts) > 2 else str(Path(file).with_suffix(""))
-
-    file_of = {item.id: collection(item.ref.file) for item in read_pool()}
+    collection_of = _collection_of_pool_articles()
     parts: dict[str, list[tuple[dict[str, Any], TaggedArticle]]] = {}
     for article, labels, predicted in tagged:
-        parts.setdefault(file_of.get(article.id, "other"), []).append((labels, predicted))
+        parts.setdefault(collection_of.get(article.id, "other"), []).append((labels, predicted))
     scores: dict[str, dict[str, Any]] = {}
     for source, records in sorted(parts.items()):
         result = evaluate(records)
@@ -1012,27 +1028,48 @@ def _relevance_by_source(
     return scores
 
 
-def _victim_name_masking(named: list[tuple[ArticleIn, dict[str, Any]]]) -> dict[str, int]:
+def _victim_name_masking(
+    named: list[tuple[ArticleIn, dict[str, Any]]], by_source: bool = False
+) -> dict[str, Any]:
     """Annotators' victim names in the articles vs what digest masking leaves visible, with
     the full tagger (the NER model finds the persons the masking covers); also for the
-    articles the tagger finds relevant only, the ones a digest can show."""
+    articles the tagger finds relevant only, the ones a digest can show; with `by_source`,
+    also per shared-data collection."""
     from nlp.tagger import RuleTagger
-    from web.masking import NameExposure, victim_name_exposure
+    from web.masking import victim_name_exposure
 
     full = RuleTagger()
-    total, relevant = NameExposure(), NameExposure()
-    articles_with_visible = relevant_articles = relevant_with_visible = 0
+    exposures = []
     for article, labels in named:
         tagged = full.tag(article)
         exposure = victim_name_exposure(article.title, article.text, tagged, labels["victim_names"])
+        exposures.append((article.id, tagged.relevance != "none", exposure))
+    summary: dict[str, Any] = _masking_summary([(r, e) for _, r, e in exposures])
+    if by_source:
+        collection_of = _collection_of_pool_articles()
+        parts: dict[str, list[tuple[bool, NameExposure]]] = {}
+        for article_id, relevant, exposure in exposures:
+            key = collection_of.get(article_id, "other")
+            parts.setdefault(key, []).append((relevant, exposure))
+        summary["by_source"] = {key: _masking_summary(part) for key, part in sorted(parts.items())}
+    return summary
+
+
+def _masking_summary(exposures: list[tuple[bool, NameExposure]]) -> dict[str, int]:
+    """Mentions and visible mentions, in all articles and in those tagged relevant."""
+    from web.masking import NameExposure
+
+    total, relevant = NameExposure(), NameExposure()
+    articles_with_visible = relevant_articles = relevant_with_visible = 0
+    for is_relevant, exposure in exposures:
         total += exposure
         articles_with_visible += int(exposure.visible > 0)
-        if tagged.relevance != "none":
+        if is_relevant:
             relevant += exposure
             relevant_articles += 1
             relevant_with_visible += int(exposure.visible > 0)
     return {
-        "articles": len(named),
+        "articles": len(exposures),
         "mentions": total.mentions,
         "visible": total.visible,
         "articles_with_visible": articles_with_visible,

@@ -194,6 +194,10 @@ def test_eval_tag_on_the_annotated_held_out_split(data_dir: Path) -> None:
     assert sum(part["articles"] for part in parts.values()) == len(held_out)
     incidents = sum(1 for item in held_out if item.gold["relevance"] == "incident")
     assert sum(part["incidents"] for part in parts.values()) == incidents
+    masked_parts = masking["by_source"]
+    assert set(masked_parts) <= set(parts)
+    for key in ("articles", "mentions", "visible", "relevant_mentions", "relevant_visible"):
+        assert sum(part[key] for part in masked_parts.values()) == masking[key], key
 
     wrong = runner.invoke(
         app, ["eval", "tag", "--gold", "annotated", "--split", "dev", "--shared-data", "/x"]

@@ -38,6 +38,9 @@ def test_real_jambi_ekspres_fragment(data_dir: Path) -> None:
     text = "\n".join(page.paragraphs)
     for noise in ("BACA JUGA", "Google News", "Ilustrasi Emas", "Sumber:"):
         assert noise not in text
+    # The words of a link stay in their sentence (news links names and places this way;
+    # a text without them breaks the sentence around a victim's name, as click-id's does).
+    assert "rincian lengkap harga emas Pegadaian hari ini berdasarkan ukuran:" in text
     assert page.next_pages == [f"{url}/15", f"{url}/30", f"{url}/45"]
 
 

@@ -899,7 +899,8 @@ def eval_tag(
             typer.echo(
                 f"  {source:<28} {part['articles']:>4} articles, {part['incidents']:>3} "
                 f"incidents: relevance macro-F1 {part['macro_f1']:.3f}, incident precision "
-                f"{part['precision']:.3f} recall {part['recall']:.3f}"
+                f"{part['precision']:.3f} recall {part['recall']:.3f}, forms micro-F1 "
+                f"{part['forms_micro_f1']:.3f}"
             )
         if "victim_name_masking" in scores:
             masking = scores["victim_name_masking"]
@@ -1024,6 +1025,7 @@ def _relevance_by_source(
             "macro_f1": result.relevance_macro_f1(),
             "precision": precision,
             "recall": recall,
+            "forms_micro_f1": result.categories.micro_f1,
         }
     return scores
 

@@ -831,8 +831,9 @@ def eval_tag(
         bool,
         typer.Option(
             "--by-source",
-            help="With --gold annotated: also relevance per collection of the shared data "
-            "the articles came from (the child-abuse set, click-id, detik).",
+            help="With --gold annotated: also relevance, forms and victims' names left "
+            "visible per collection of the shared data the articles came from (the "
+            "child-abuse set, click-id, detik).",
         ),
     ] = False,
 ) -> None:
@@ -1006,9 +1007,9 @@ def _collection_of_pool_articles() -> dict[str, str]:
 def _relevance_by_source(
     tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]],
 ) -> dict[str, dict[str, Any]]:
-    """Relevance scores per shared-data collection the annotated articles came from: the
-    child-abuse set is regional crime news, nearly all cases; the general news was drawn
-    for hard negatives, so precision is harder there."""
+    """Relevance and forms scores per shared-data collection the annotated articles came
+    from: the child-abuse set is regional crime news, nearly all cases; the general news
+    was drawn for hard negatives, so precision is harder there."""
     from nlp.evaluate import evaluate
 
     collection_of = _collection_of_pool_articles()

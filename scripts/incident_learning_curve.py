@@ -9,7 +9,7 @@ news, child-abuse articles, demo) plus a random share of the other folds' annota
 groups, and score the fold's annotated articles. The tagger's decision follows: an
 incident needs P(incident) over a threshold and P(incident | relevant) ≥ 0.5, else an
 aggregate needs P(relevant) ≥ 0.5. Reported per share, as the mean over repeats: incident
-precision at the lowest threshold whose recall is at least 0.90 (the issue's target is
+precision at the highest threshold whose recall is still at least 0.90 (the issue's target is
 precision ≥ 0.90 at recall ≥ 0.90) and relevance macro-F1 at that threshold. Raw, not
 Platt-calibrated, probabilities: the curve compares shares, not thresholds. A flat curve
 says that more articles of the same kind will not lift the figures.

@@ -223,29 +223,28 @@ def test_victim_cues_written_from_train_split_leaks() -> None:
     """Ways a victim is named that digests left visible on the train split (names here
     are made up): initials after "anak kandungnya" or "anak lelakinya" (all capitals:
     "KAK" is initials, not the title "Kak"), after "memerkosa", a sentence-final name set
-    off after a victim word, a name that "menjadi korban", and a mention the NER missed
-    next to a first name ("Shaun [Knight]", widened as a tagged mention is)."""
-    from web.masking import victim_appositions, victim_initials
+    off after a victim word, and a name that "menjadi korban" in the body. Not a pronoun,
+    and not "Provinsi" before a province's name."""
+    from web.masking import became_victims, victim_appositions, victim_initials
 
     text = (
         "Ia memerkosa anak kandungnya, KFD. Pelaku memerkosa WTR berkali-kali. Ia juga "
         "menjambak anak lelakinya, KAK, 6. Rumini menjadi korban kekejaman suaminya. "
-        "Mantan tentara, Shaun Kinley, 35 tahun, melapor. Kinley kini lega."
+        "Ia anak di Kota Bengkulu, Provinsi Bengkulu. Ia menjadi korban."
     )
     assert victim_initials(text) == ["KFD", "WTR", "KAK"]
-    assert victim_appositions(text) == ["KFD", "KAK", "Rumini"]
-    tagged = tag("", text, [("text", "Kinley kini", "victim")], ["anak"])
-    tagged = tagged.model_copy(
-        update={
-            "entities": [
-                e.model_copy(update={"end": e.start + 6, "text": "Kinley"}) for e in tagged.entities
-            ]
+    assert victim_appositions(text) == ["KFD", "KAK", "Bengkulu"]
+    assert became_victims(text) == ["Rumini"]
+    tagged = TaggedArticle.model_validate(
+        {
+            **tag("", text, [], ["anak"]).model_dump(),
+            "locations": [{"name": "Bengkulu", "code": "17", "level": "provinsi"}],
         }
     )
     masked = mask_victims(text, tagged, names_to_mask(tagged, (), "", text))
-    for name in ("KFD", "WTR", "KAK", "Rumini", "Shaun", "Kinley"):
+    for name in ("KFD", "WTR", "KAK", "Rumini"):
         assert name not in masked, name
-    assert "Mantan tentara" in masked
+    assert "Kota Bengkulu, Provinsi Bengkulu." in masked and masked.count("Ia ") == 4
 
 
 def test_an_aggregate_the_incident_head_flagged_is_masked_as_a_case() -> None:

@@ -67,8 +67,9 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     to recognise, often the subject of the story: a singer's own account of abuse), and
     names the NER did not tag, found by how news introduces a person: "Name (age)"
     (`aged_person_names`), initials next to a word for the victim (`victim_initials`), a
-    name set off after one (`victim_appositions`), "bernama"/"alias Name" and "Name,
-    warga" (`introduced_person_names`); unless they name a tagged perpetrator.
+    name set off after one (`victim_appositions`), a name that "menjadi korban" in the body
+    (`became_victims`), "bernama"/"alias Name" and "Name, warga"
+    (`introduced_person_names`); unless they name a tagged perpetrator.
     Over-masking an official costs a reader little; a missed victim's name cannot be taken
     back (measured by `victim_name_exposure` in `pantau eval tag`)."""
     if not may_report_a_case(tagged):
@@ -91,6 +92,7 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     entities = regions + [e.text.split() for e in tagged.entities if e.label != "PERSON"]
     for candidates, places in (
         (victim_appositions(both), regions),
+        (became_victims(text), regions),
         (introduced_person_names(both), entities),
     ):
         for name in candidates:
@@ -202,12 +204,7 @@ def mask_victims(
         pattern = re.compile(
             r"(?<!\w)(?:" + "|".join(re.escape(name) for name in longer) + r")(?!\w)"
         )
-        found = [m.span() for m in pattern.finditer(text)]
-        if field == "text":
-            # A mention the NER missed is widened as a tagged one is ("Shaun [Knight]").
-            others = _other_entity_spans(tagged)
-            found = [_whole_name(text, start, end, others) for start, end in found]
-        spans = sorted([*spans, *found])
+        spans = sorted([*spans, *(m.span() for m in pattern.finditer(text))])
     masked = text
     for start, end in reversed(_merge(spans, text)):  # right to left: offsets stay valid
         masked = masked[:start] + MASK + masked[end:]
@@ -222,7 +219,9 @@ _MAX_EXTRA_WORDS = 2
 
 def _widened_spans(text: str, tagged: TaggedArticle, names: set[str]) -> list[tuple[int, int]]:
     """The body's PERSON mentions of `names`, each widened by `_whole_name`."""
-    others = _other_entity_spans(tagged)
+    others = [
+        (e.start, e.end) for e in tagged.entities if e.field == "text" and e.label != "PERSON"
+    ]
     return sorted(
         _whole_name(text, e.start, e.end, others)
         for e in tagged.entities
@@ -231,12 +230,6 @@ def _widened_spans(text: str, tagged: TaggedArticle, names: set[str]) -> list[tu
         and e.text.strip() in names
         and text[e.start : e.end] == e.text
     )
-
-
-def _other_entity_spans(tagged: TaggedArticle) -> list[tuple[int, int]]:
-    """The body's entities that are not persons (places, organisations): a name is never
-    widened into one."""
-    return [(e.start, e.end) for e in tagged.entities if e.field == "text" and e.label != "PERSON"]
 
 
 def _whole_name(text: str, start: int, end: int, others: list[tuple[int, int]]) -> tuple[int, int]:
@@ -667,6 +660,10 @@ _NOT_NAMES = frozenset(
         "wanita",
         "perempuan",
         "seorang",
+        "ia",
+        "dia",
+        "beliau",
+        "mereka",
         "salah",
         "satunya",
         "sementara",
@@ -696,6 +693,7 @@ _NOT_NAMES = frozenset(
         "polda",
         "kota",
         "kabupaten",
+        "provinsi",
         "kecamatan",
         "desa",
         "kelurahan",
@@ -735,13 +733,16 @@ def introduced_person_names(text: str) -> list[str]:
 
 def victim_appositions(text: str) -> list[str]:
     """Names set off by a comma right after a word for the victim ("putra mereka,
-    Shaquille Kaili Danuarta, mengalami …", "anak kandungnya, KFD.") and names that
-    "(men)jadi korban", in order of first appearance. A pure function."""
-    return _person_names(
-        match.group(1)
-        for pattern in (_APPOSED_TO_VICTIM, _BECAME_VICTIM)
-        for match in pattern.finditer(text)
-    )
+    Shaquille Kaili Danuarta, mengalami …", "anak kandungnya, KFD."), in order of first
+    appearance. A pure function."""
+    return _person_names(match.group(1) for match in _APPOSED_TO_VICTIM.finditer(text))
+
+
+def became_victims(text: str) -> list[str]:
+    """Names that "(men)jadi korban" ("Septiani menjadi korban kekejaman suaminya"), in
+    order of first appearance. For a body, not a headline: a headline capitalises every
+    word ("Sudah Tiga Orang Melapor Jadi Korban"). A pure function."""
+    return _person_names(match.group(1) for match in _BECAME_VICTIM.finditer(text))
 
 
 def _person_names(candidates: Iterable[str]) -> list[str]:

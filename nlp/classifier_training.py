@@ -34,6 +34,7 @@ from nlp.classifier import (
     RELEVANCE_HEADS,
     RULE_FEATURES,
     RULE_SCALE,
+    RULE_SCORE_OF_HEAD,
     rule_vector,
     term_counts,
     tfidf,
@@ -418,11 +419,11 @@ def cv_report(
     gold = labels[mask][annotated]
     threshold = float(head.get("threshold", 0.5))
     predicted = oof_logits[annotated] >= math.log(threshold / (1 - threshold))  # p >= it
-    rule_key = {
-        "relevant": "rule:relevant",
-        "incident": "rule:incident",
-        "incident_given_relevant": "rule:incident",
-    }.get(name, f"margin:{name}")
+    rule_key = (
+        f"rule:{RULE_SCORE_OF_HEAD.get(name, name)}"
+        if name in RELEVANCE_HEADS
+        else f"margin:{name}"
+    )
     by_rules = np.array(
         [f[rule_key] >= 0 for (_, f), a in zip(selected, annotated, strict=True) if a]
     )

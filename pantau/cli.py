@@ -6,11 +6,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
 
@@ -880,13 +880,12 @@ def eval_tag(
     scores = result.as_dict()
     if intervals:
         scores["intervals"] = _case_group_intervals(tagged, intervals, gold == "annotated")
-    if by_source and gold == "annotated":
-        scores["by_source"] = _relevance_by_source(tagged)
+    collection_of = _collection_of_pool_articles() if by_source and gold == "annotated" else None
+    if collection_of is not None:
+        scores["by_source"] = _relevance_by_source(tagged, collection_of)
     named = [(article, labels) for article, labels in pairs if labels.get("victim_names")]
     if named and not rules_only:
-        scores["victim_name_masking"] = _victim_name_masking(
-            named, by_source=by_source and gold == "annotated"
-        )
+        scores["victim_name_masking"] = _victim_name_masking(named, collection_of)
     if as_json:
         typer.echo(json.dumps(scores, indent=2))
     else:
@@ -1004,20 +1003,32 @@ def _collection_of_pool_articles() -> dict[str, str]:
     return {item.id: collection(item.ref.file) for item in read_pool()}
 
 
+_Record = TypeVar("_Record")
+
+
+def _by_collection(
+    records: Iterable[tuple[str, _Record]], collection_of: dict[str, str]
+) -> dict[str, list[_Record]]:
+    """Records keyed by article id, grouped by collection (sorted by its name)."""
+    parts: dict[str, list[_Record]] = {}
+    for article_id, record in records:
+        parts.setdefault(collection_of.get(article_id, "other"), []).append(record)
+    return dict(sorted(parts.items()))
+
+
 def _relevance_by_source(
-    tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]],
+    tagged: list[tuple[ArticleIn, dict[str, Any], TaggedArticle]], collection_of: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
     """Relevance and forms scores per shared-data collection the annotated articles came
     from: the child-abuse set is regional crime news, nearly all cases; the general news
     was drawn for hard negatives, so precision is harder there."""
     from nlp.evaluate import evaluate
 
-    collection_of = _collection_of_pool_articles()
-    parts: dict[str, list[tuple[dict[str, Any], TaggedArticle]]] = {}
-    for article, labels, predicted in tagged:
-        parts.setdefault(collection_of.get(article.id, "other"), []).append((labels, predicted))
+    parts = _by_collection(
+        ((article.id, (labels, predicted)) for article, labels, predicted in tagged), collection_of
+    )
     scores: dict[str, dict[str, Any]] = {}
-    for source, records in sorted(parts.items()):
+    for source, records in parts.items():
         result = evaluate(records)
         precision, recall = result.incident_precision_recall()
         scores[source] = {
@@ -1032,12 +1043,12 @@ def _relevance_by_source(
 
 
 def _victim_name_masking(
-    named: list[tuple[ArticleIn, dict[str, Any]]], by_source: bool = False
+    named: list[tuple[ArticleIn, dict[str, Any]]], collection_of: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Annotators' victim names in the articles vs what digest masking leaves visible, with
     the full tagger (the NER model finds the persons the masking covers); also for the
-    articles the tagger finds relevant only, the ones a digest can show; with `by_source`,
-    also per shared-data collection."""
+    articles the tagger finds relevant only, the ones a digest can show; with
+    `collection_of` (article id → collection), also per shared-data collection."""
     from nlp.tagger import RuleTagger
     from web.masking import victim_name_exposure
 
@@ -1048,13 +1059,9 @@ def _victim_name_masking(
         exposure = victim_name_exposure(article.title, article.text, tagged, labels["victim_names"])
         exposures.append((article.id, tagged.relevance != "none", exposure))
     summary: dict[str, Any] = _masking_summary([(r, e) for _, r, e in exposures])
-    if by_source:
-        collection_of = _collection_of_pool_articles()
-        parts: dict[str, list[tuple[bool, NameExposure]]] = {}
-        for article_id, relevant, exposure in exposures:
-            key = collection_of.get(article_id, "other")
-            parts.setdefault(key, []).append((relevant, exposure))
-        summary["by_source"] = {key: _masking_summary(part) for key, part in sorted(parts.items())}
+    if collection_of is not None:
+        parts = _by_collection(((a, (r, e)) for a, r, e in exposures), collection_of)
+        summary["by_source"] = {key: _masking_summary(part) for key, part in parts.items()}
     return summary
 
 

@@ -595,6 +595,35 @@ def test_household_members_and_schoolmates(
             "kenalan",
             False,
         ),
+        # A neighbour's husband is a neighbour, not the victim's husband.
+        (
+            "Siswi SMP di Kota Jambi Dibantai Suami Tetangganya",
+            "Korban berinisial K (15) dianiaya hingga tewas dengan luka tusuk.",
+            "kenalan",
+            False,
+        ),
+        # The victim named as the perpetrator's relation after a violence noun, and a
+        # grandchild's friend, who is no relative.
+        (
+            "Dua Remaja Putri Terlibat Pembunuhan Teman Sendiri",
+            "Korban berinisial A (14) ditemukan tewas di kebun.",
+            "kenalan",
+            False,
+        ),
+        (
+            "",
+            "Kakek berinisial S (64) ditangkap karena mencabuli teman cucunya, bocah "
+            "perempuan berusia 4 tahun.",
+            "kenalan",
+            False,
+        ),
+        # '... yang juga tetangganya'.
+        (
+            "",
+            "Dua pelajar memperkosa seorang perempuan berinisial N (40) yang juga tetangganya.",
+            "kenalan",
+            False,
+        ),
     ],
 )
 def test_relation_cues_from_train_misses(

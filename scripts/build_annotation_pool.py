@@ -18,7 +18,8 @@ Strata, each sampled with a fixed seed so the pool is reproducible from the shar
   crime negatives and background news.
 - round 6: the rest of every candidate list; round 7: active learning (train only);
   round 9: every child-abuse article not yet in the pool; round 12: trafficking and
-  exploitation kinds the taxonomy names that the earlier word lists lacked.
+  exploitation kinds the taxonomy names that the earlier word lists lacked (and, held-out
+  only, the same kinds in click-id's evaluation half outside the false-positive sample).
 
 Appending a round never moves an earlier article to the other split: a new article that
 would join case groups of both splits is left out (see `keep_earlier_splits`).
@@ -45,12 +46,13 @@ from nlp.annotated import (
     PoolItem,
     SharedArticle,
     SharedRef,
+    Split,
     _rows,
     shared_article,
     split_of,
     text_sha256,
 )
-from nlp.training_data import news_half
+from nlp.training_data import general_news_sample, news_half
 from pantau.models import article_id
 
 TPPO_WORDS = re.compile(
@@ -232,19 +234,21 @@ def append_round(
     return [unique[i] for i in kept], groups, len(unique) - len(kept)
 
 
-def keep_train_only(unique: list[Drawn], earlier: int) -> tuple[list[Drawn], list[str], int]:
-    """Drops the articles after the first `earlier` whose case group is a test group, until
-    none is (dropping one can split a group, whose parts then hash anew)."""
+def keep_split_only(
+    unique: list[Drawn], earlier: int, split: Split
+) -> tuple[list[Drawn], list[str], int]:
+    """Drops the articles after the first `earlier` whose case group is not of `split`,
+    until none is (dropping one can split a group, whose parts then hash anew)."""
     dropped = 0
     while True:
         kept, groups = keep_earlier_splits([article for _, _, article in unique], earlier)
         dropped += len(unique) - len(kept)
         unique = [unique[i] for i in kept]
-        test = {i for i in range(earlier, len(unique)) if split_of(groups[i]) == "test"}
-        if not test:
+        other = {i for i in range(earlier, len(unique)) if split_of(groups[i]) != split}
+        if not other:
             return unique, groups, dropped
-        dropped += len(test)
-        unique = [drawn for i, drawn in enumerate(unique) if i not in test]
+        dropped += len(other)
+        unique = [drawn for i, drawn in enumerate(unique) if i not in other]
 
 
 def main() -> None:
@@ -384,7 +388,7 @@ def main() -> None:
     earlier = len(unique)
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261202), draws)
     dropped += left_out
-    unique, groups, in_test = keep_train_only(unique, earlier)
+    unique, groups, in_test = keep_split_only(unique, earlier, "train")
 
     # Round 9: the rest of the child-abuse set, split by case group like rounds 1-6.
     remaining = strata["child-abuse"]
@@ -411,6 +415,32 @@ def main() -> None:
     draws = {"round12-trafficking-kinds": (trafficking_kinds, len(trafficking_kinds))}
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261206), draws)
     dropped += left_out
+
+    # Round 12, held-out part: the same kinds in click-id's evaluation half (never trained
+    # on), outside the false-positive sample (which therefore stays as it was: the sample
+    # is the 2,000 smallest hashes, and none of these is among them), kept only where its
+    # case group is held-out, like round 7 in reverse.
+    in_sample = {article.id for article in general_news_sample(data_dir)}
+    held_out_kinds: list[SharedRef] = []
+    for file in files:
+        if "click-id" not in file:
+            continue
+        for row_number in range(len(_rows(data_dir / file))):
+            ref = SharedRef(file=file, row=row_number)
+            article = shared_article(data_dir, ref)
+            identifier = article_id(article.url) if article.url else ""
+            if len(article.text) < 300 or not article.url or identifier in seen:
+                continue
+            if news_half(identifier) != "eval" or identifier in in_sample:
+                continue
+            both = f"{article.title}\n{article.text}"
+            if any(words.search(both) for words in (TPPO_WORDS, ROUND2_WORDS, ROUND12_WORDS)):
+                held_out_kinds.append(ref)
+    draws = {"round12-heldout-trafficking-kinds": (held_out_kinds, len(held_out_kinds))}
+    earlier = len(unique)
+    unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261207), draws)
+    dropped += left_out
+    unique, groups, in_train = keep_split_only(unique, earlier, "test")
     items = [
         PoolItem(
             id=article_id(article.url),
@@ -429,12 +459,14 @@ def main() -> None:
             handle.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
     names = [*strata, "round2-trafficking-words", *ROUND3, *ROUND4, *ROUND5, *ROUND6]
     names += ["round7-tagger-flagged", "round9-child-abuse", "round12-trafficking-kinds"]
+    names += ["round12-heldout-trafficking-kinds"]
     counts = {name: sum(1 for i in items if i.stratum == name) for name in names}
     print(f"{len(items)} articles → {args.out}: {counts}")
     print(f"held out (test): {sum(1 for i in items if i.split == 'test')}")
     print(f"case groups with more than one article: {len(items) - len(set(groups))} merges")
     print(f"round 3-12 articles left out (they would move an earlier article's split): {dropped}")
     print(f"round 7 articles left out (held-out case groups): {in_test}")
+    print(f"round 12 evaluation-half articles left out (train case groups): {in_train}")
 
 
 if __name__ == "__main__":

@@ -766,11 +766,21 @@ _AGE_AFTER_NOUN: Final = re.compile(
 )
 # "3 orang yang menjadi korban": matched in the 40 characters before 'korban'.
 _BECAME_VICTIM_BEFORE: Final = re.compile(r"(?<!\w)orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+$")
+# "menyiram air panas ke istri dan anak", "menganiaya istrinya dan dua anaknya": a wife and
+# her children after a violent act, counted together (the children's number, else one).
+_WIFE_AND_CHILDREN: Final = re.compile(
+    r"(?<!\w)\w*(?:aniaya|siram|bunuh|racun|bacok|tusuk|pukul|bakar|sekap|habisi|cekik|tikam"
+    r"|bantai|hajar)\w*(?:\s+\S+){0,4}?\s+(?:(?:ke|terhadap|kepada|pada)\s+)?"
+    r"(?P<wife>istri)(?:nya)?(?:\s+sendiri)?\s+(?:dan|serta|beserta)\s+"
+    rf"(?:(?P<number>{NUMBER_PATTERN})\s+)?(?:anak|bayi|balita)(?:nya)?(?![\w-])",
+    re.IGNORECASE,
+)
 _ORANG_BEFORE: Final = re.compile(r"(?<!\w)orang\s+$")
 # "ayah dua anak", "ibu tiga anak", "duda dengan dua anak", "mempunyai istri dan dua
 # anak": the number describes a parent, not victims.
 _PARENT_OF_COUNT: Final = re.compile(
-    r"(?:(?:ayah|ibu|bapak)(?:\s+dari)?|beranak|memiliki|punya|mempunyai|dikaruniai|mengasuh"
+    r"(?:(?:ayah|ibu|bapak)(?:\s+dari)?|beranak|memiliki|punya|mempunyai|dikaruniai|diberkahi"
+    r"|dianugerahi|mengasuh"
     r"|(?:duda|janda|istri|suami)\s+(?:dengan|dan))\s+$",
     re.I,
 )
@@ -1374,8 +1384,12 @@ class RuleTagger:
 
     def _victim_counts(self, field: FieldText) -> Iterator[tuple[int, Victims]]:
         """Counts written with a victim noun, at the position of their number:
-        '22 orang PMI', 'dua korban', 'korban sebanyak 5 orang', '3 orang jadi korban'."""
+        '22 orang PMI', 'dua korban', 'korban sebanyak 5 orang', '3 orang jadi korban'; and
+        a wife with her children after a violent act ('aniaya istri dan anak': 2)."""
         text = field.lowered
+        for match in _WIFE_AND_CHILDREN.finditer(text):
+            children = parse_number(match.group("number") or "") or 1
+            yield match.start("wife"), Victims(count=1 + children, children=children)
         for hit in self.rules.victim_nouns.find(text, field.index):
             child, female = self.rules.victim_noun_flags[hit.index]
             if self.rules.perpetrators_after_count.match(text, hit.end):

@@ -432,6 +432,14 @@ CASE_REPORT = "Polres Tebo menangkap pelaku berinisial AS (40), Senin (17/11). {
         ("Pelaku, duda dengan tiga anak, mencabuli seorang siswi SD.", 1),
         # The duration of the abuse does not make a count a statistic.
         ("Guru honorer itu mencabuli 23 murid selama tujuh tahun di sekolahnya.", 23),
+        # A wife and her children after a violent act, counted together.
+        ("Pria itu menganiaya dan menyiram air panas ke istri dan anaknya.", 2),
+        ("Pria itu menganiaya istrinya dan dua anaknya hingga luka-luka.", 3),
+        # Counted persons who do the violence are perpetrators, not victims.
+        ("Dua pelajar di Sergai bunuh dan perkosa seorang ibu rumah tangga.", 1),
+        ("Dua gadis bawah umur yang terlibat pembunuhan seorang siswi divonis.", 1),
+        # A couple "blessed with two children" are the victim's parents.
+        ("Pengasuh itu menganiaya balita mereka. Keduanya diberkahi dua anak.", 1),
     ],
 )
 def test_victim_counts_leave_out_times_and_parents(

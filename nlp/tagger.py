@@ -767,10 +767,10 @@ _AGE_AFTER_NOUN: Final = re.compile(
 # "3 orang yang menjadi korban": matched in the 40 characters before 'korban'.
 _BECAME_VICTIM_BEFORE: Final = re.compile(r"(?<!\w)orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+$")
 # "menyiram air panas ke istri dan anak", "menganiaya istrinya dan dua anaknya": a wife and
-# her children after a violent act, counted together (the children's number, else one).
-_WIFE_AND_CHILDREN: Final = re.compile(
-    r"(?<!\w)\w*(?:aniaya|siram|bunuh|racun|bacok|tusuk|pukul|bakar|sekap|habisi|cekik|tikam"
-    r"|bantai|hajar)\w*(?:\s+\S+){0,4}?\s+(?:(?:ke|terhadap|kepada|pada)\s+)?"
+# her children, counted together (the children's number, else one); matched at the end of
+# a violent act (the rules' `perpetrator_context.active`), up to four words after it.
+_WIFE_AND_CHILDREN_AFTER: Final = re.compile(
+    r"(?:\s+\S+){0,4}?\s+(?:(?:ke|terhadap|kepada|pada)\s+)?"
     r"(?P<wife>istri)(?:nya)?(?:\s+sendiri)?\s+(?:dan|serta|beserta)\s+"
     rf"(?:(?P<number>{NUMBER_PATTERN})\s+)?(?:anak|bayi|balita)(?:nya)?(?![\w-])",
     re.IGNORECASE,
@@ -1387,9 +1387,11 @@ class RuleTagger:
         '22 orang PMI', 'dua korban', 'korban sebanyak 5 orang', '3 orang jadi korban'; and
         a wife with her children after a violent act ('aniaya istri dan anak': 2)."""
         text = field.lowered
-        for match in _WIFE_AND_CHILDREN.finditer(text):
-            children = parse_number(match.group("number") or "") or 1
-            yield match.start("wife"), Victims(count=1 + children, children=children)
+        for act in self.rules.active_context.matches(text, field.index):
+            family = _WIFE_AND_CHILDREN_AFTER.match(text, act.end())
+            if family:
+                children = parse_number(family.group("number") or "") or 1
+                yield family.start("wife"), Victims(count=1 + children, children=children)
         for hit in self.rules.victim_nouns.find(text, field.index):
             child, female = self.rules.victim_noun_flags[hit.index]
             if self.rules.perpetrators_after_count.match(text, hit.end):

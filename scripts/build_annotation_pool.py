@@ -396,9 +396,15 @@ def main() -> None:
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261203), draws)
     dropped += left_out
 
-    # Round 12 (above). Round 11 (violence headlines) was withdrawn: its articles are not
-    # drawn, and this round's seed is its own.
+    # Round 12 (above), in one pass over the news: the trainable part (the training half of
+    # click-id, detik), and the held-out part: the same kinds in click-id's evaluation half
+    # (never trained on), outside the false-positive sample (which therefore stays as it
+    # was: the sample is the 2,000 smallest hashes, and none of these is among them), kept
+    # only where its case group is held-out, like round 7 in reverse. Round 11 (violence
+    # headlines) was withdrawn: its articles are not drawn; each part has a seed of its own.
+    in_sample = {article.id for article in general_news_sample(data_dir)}
     trafficking_kinds: list[SharedRef] = []
+    held_out_kinds: list[SharedRef] = []
     for file in files:
         if file.startswith("incidents/"):
             continue
@@ -407,35 +413,17 @@ def main() -> None:
             article = shared_article(data_dir, ref)
             if len(article.text) < 300 or not article.url or article_id(article.url) in seen:
                 continue
-            if "click-id" in file and news_half(article_id(article.url)) != "train":
-                continue  # the evaluation half holds the false-positive sample
             both = f"{article.title}\n{article.text}"
-            if any(words.search(both) for words in (TPPO_WORDS, ROUND2_WORDS, ROUND12_WORDS)):
+            if not any(words.search(both) for words in (TPPO_WORDS, ROUND2_WORDS, ROUND12_WORDS)):
+                continue
+            identifier = article_id(article.url)
+            if "click-id" not in file or news_half(identifier) == "train":
                 trafficking_kinds.append(ref)
+            elif identifier not in in_sample:
+                held_out_kinds.append(ref)
     draws = {"round12-trafficking-kinds": (trafficking_kinds, len(trafficking_kinds))}
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261206), draws)
     dropped += left_out
-
-    # Round 12, held-out part: the same kinds in click-id's evaluation half (never trained
-    # on), outside the false-positive sample (which therefore stays as it was: the sample
-    # is the 2,000 smallest hashes, and none of these is among them), kept only where its
-    # case group is held-out, like round 7 in reverse.
-    in_sample = {article.id for article in general_news_sample(data_dir)}
-    held_out_kinds: list[SharedRef] = []
-    for file in files:
-        if "click-id" not in file:
-            continue
-        for row_number in range(len(_rows(data_dir / file))):
-            ref = SharedRef(file=file, row=row_number)
-            article = shared_article(data_dir, ref)
-            identifier = article_id(article.url) if article.url else ""
-            if len(article.text) < 300 or not article.url or identifier in seen:
-                continue
-            if news_half(identifier) != "eval" or identifier in in_sample:
-                continue
-            both = f"{article.title}\n{article.text}"
-            if any(words.search(both) for words in (TPPO_WORDS, ROUND2_WORDS, ROUND12_WORDS)):
-                held_out_kinds.append(ref)
     draws = {"round12-heldout-trafficking-kinds": (held_out_kinds, len(held_out_kinds))}
     earlier = len(unique)
     unique, groups, left_out = append_round(unique, seen, data_dir, random.Random(20261207), draws)

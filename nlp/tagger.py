@@ -162,6 +162,7 @@ class RulesSpec(_Strict):
     statistic_context: list[str]
     plural_victims: list[str]
     perpetrators_after_count: str
+    perpetrators_before_count: str
     person_roles: PersonRoleSpec
 
     @model_validator(mode="after")
@@ -490,6 +491,7 @@ class CompiledRules:
     statistic_context: re.Pattern[str]
     plural_victims: PatternSet
     perpetrators_after_count: re.Pattern[str]
+    perpetrators_before_count: re.Pattern[str]
     person_roles: PersonRoleRules
 
 
@@ -623,6 +625,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         ),
         plural_victims=PatternSet(spec.plural_victims),
         perpetrators_after_count=re.compile(spec.perpetrators_after_count, re.I),
+        perpetrators_before_count=re.compile(spec.perpetrators_before_count, re.I),
         person_roles=PersonRoleRules.of(spec.person_roles),
     )
 
@@ -765,7 +768,9 @@ _AGE_AFTER_NOUN: Final = re.compile(
     re.IGNORECASE,
 )
 # "3 orang yang menjadi korban": matched in the 40 characters before 'korban'.
-_BECAME_VICTIM_BEFORE: Final = re.compile(r"(?<!\w)orang\s+(?:yang\s+)?(?:menjadi|jadi)\s+$")
+_BECAME_VICTIM_BEFORE: Final = re.compile(
+    r"(?<!\w)orang\s+(?:yang\s+)?(?:(?:melapor|mengaku|telah|sudah)\s+)?(?:menjadi|jadi)\s+$"
+)
 # "menyiram air panas ke istri dan anak", "menganiaya istrinya dan dua anaknya": a wife and
 # her children, counted together (the children's number, else one); matched at the end of
 # a violent act (the rules' `perpetrator_context.active`), up to four words after it.
@@ -781,7 +786,8 @@ _ORANG_BEFORE: Final = re.compile(r"(?<!\w)orang\s+$")
 _PARENT_OF_COUNT: Final = re.compile(
     r"(?:(?:ayah|ibu|bapak)(?:\s+dari)?|beranak|memiliki|punya|mempunyai|dikaruniai|diberkahi"
     r"|dianugerahi|mengasuh"
-    r"|(?:duda|janda|istri|suami)\s+(?:dengan|dan))\s+$",
+    r"|(?:duda|janda)(?:\s+(?:dengan|dan))?|(?:istri|suami)\s+(?:dengan|dan)"
+    r"|orang\s+tua(?:\s+dari)?)\s+$",
     re.I,
 )
 
@@ -803,10 +809,10 @@ QUANTITY_UNIT: Final = TriggeredRegex(
 # Number words that are an article ("seorang siswi" = "a schoolgirl"), not a quantity.
 _ARTICLE_NUMBERS: Final = frozenset({"seorang", "sebuah", "seekor"})
 # A number after these words is an ordinal, a year, a legal reference, a phone line
-# ('SAPA 129') or "one of".
+# ('SAPA 129'), "one of" or a bound ("lebih dari satu anak": more than one).
 _NOT_A_COUNT_AFTER: Final = re.compile(
     r"(?<!\w)(?:salah|tahun|ke|nomor|no|pasal|ayat|huruf|angka|pukul|tanggal|usia|umur|sapa|"
-    r"hotline|telepon)\s*$"
+    r"hotline|telepon|(?:lebih|kurang)\s+dari)\s*$"
 )
 ORGANIZATION: Final = TriggeredRegex(
     re.compile(
@@ -1408,6 +1414,10 @@ class RuleTagger:
                     found = _count_before(text, became.start())
             if found is not None:
                 position, count = found
+                if self.rules.perpetrators_before_count.search(
+                    text, max(0, position - 40), position
+                ):
+                    continue  # 'menetapkan dua siswa sebagai tersangka', 'oleh empat perempuan'
                 yield (
                     position,
                     Victims(

@@ -18,9 +18,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -92,20 +93,95 @@ def _rows(path: Path) -> tuple[dict[str, Any], ...]:
         return tuple(csv.DictReader(handle))
 
 
+# Month names in the shared data's date columns: Indonesian (click-id's outlets) and
+# English abbreviations (tribunnews "10-Sep-19", wowkeren "Oct 2, 2019").
+_MONTH_NUMBERS: Final[dict[str, int]] = {
+    name: number
+    for number, names in enumerate(
+        (
+            "januari jan",
+            "februari pebruari feb",
+            "maret mar",
+            "april apr",
+            "mei may",
+            "juni jun",
+            "juli jul",
+            "agustus agu agt aug",
+            "september sept sep",
+            "oktober okt oct",
+            "november nopember nov",
+            "desember des dec",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+# Spreadsheet serial days (click-id files converted from spreadsheets: 43718 = 2019-09-10).
+_SPREADSHEET_EPOCH: Final = date(1899, 12, 30)
+
+
+def iso_publication_date(value: str | None, day_first: bool = True) -> str | None:
+    """The shared data's publication date as ISO 8601 (the article contract's format), or
+    None where it cannot be read. Formats: spreadsheet serial days ("43718"), "16/09/2019"
+    (day first; detik's "10/21/2025 20:43" is month first: `day_first=False`), "31 Juli
+    2019", "Oktober 19, 2019", "Oct 2, 2019", "10-Sep-19". Only the day is kept: it is what
+    the tagger resolves "Senin (16/9)" and "kemarin" against."""
+    text = (value or "").strip().lower()
+    parts: tuple[int, int, int] | None = None  # year, month, day
+    if re.fullmatch(r"\d{5}", text):
+        serial = _SPREADSHEET_EPOCH + timedelta(days=int(text))
+        parts = serial.year, serial.month, serial.day
+    elif numeric := re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})\b", text):
+        first, second, full_year = (int(g) for g in numeric.groups())
+        parts = (full_year, second, first) if day_first else (full_year, first, second)
+    elif day_month := re.fullmatch(r"(\d{1,2})[ -]([a-z]+)[ -](\d{2}|\d{4})", text):
+        day, month, year = day_month.groups()
+        if month in _MONTH_NUMBERS:
+            parts = int(year) + (2000 if len(year) == 2 else 0), _MONTH_NUMBERS[month], int(day)
+    elif month_day := re.fullmatch(r"([a-z]+) (\d{1,2}), (\d{4})", text):
+        month, day, year = month_day.groups()
+        if month in _MONTH_NUMBERS:
+            parts = int(year), _MONTH_NUMBERS[month], int(day)
+    if parts is None:
+        return None
+    try:
+        return date(*parts).isoformat()
+    except ValueError:
+        return None
+
+
+def _url_date(url: str) -> str | None:
+    """The date in a URL such as kompas's /read/2019/09/12/…, if a valid one."""
+    found = re.search(r"/(20\d\d)/(\d\d)/(\d\d)/", url)
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups())).isoformat()
+    except ValueError:
+        return None
+
+
 def shared_article(data_dir: Path, ref: SharedRef) -> SharedArticle:
-    """The article a reference points at, in one shape whatever the file's columns."""
+    """The article a reference points at, in one shape whatever the file's columns; the
+    publication date in ISO 8601 whatever the file's format."""
     row = _rows(data_dir / ref.file)[ref.row]
     if "judul" in row:  # detik-2025-aspects
         return SharedArticle(
             row["tautan"],
             _clean(row["judul"]),
             row["isi_berita"].strip(),
-            row.get("tanggal"),
+            iso_publication_date(row.get("tanggal"), day_first=False),
             "detik.com",
         )
     if "content" in row:  # click-id
         return SharedArticle(
-            row["url"], _clean(row["title"]), row["content"].strip(), None, row["source"]
+            row["url"],
+            _clean(row["title"]),
+            row["content"].strip(),
+            # The publisher's own date in the URL first: kompas's spreadsheet serial days
+            # have day and month swapped (every one of them, against its URL).
+            _url_date(row["url"]) or iso_publication_date(row.get("date")),
+            row["source"],
         )
     return SharedArticle(  # child-abuse JSONL
         row["url"], row["title"], row["text"], row.get("published"), row.get("source") or ""

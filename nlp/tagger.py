@@ -704,9 +704,10 @@ CLOCK_TIME: Final = TriggeredRegex(
 )
 
 # Context words around a date candidate (in the 60 lower-cased characters before it). Dates of
-# statements and trials are not the date of the incident; "terjadi pada" is. Nor is an
-# arrest's ("ditangkap pada Rabu (11/9)"): the annotators date the act, not the arrest; a
-# foiled departure ("digagalkan") is the case itself.
+# statements and of the procedure (a trial; since the sixth session also an arrest, a report
+# to the police, a reconstruction: "ditangkap pada Rabu (11/9)") are not the date of the
+# incident; "terjadi pada" is: the taxonomy dates the act. A foiled departure
+# ("digagalkan") is the case itself.
 _DATE_EVENT_CONTEXT: Final = re.compile(
     r"terjadi|kejadian|peristiwa|insiden|digagalkan|"
     r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
@@ -718,8 +719,10 @@ _DATE_STATEMENT_CONTEXT: Final = re.compile(
     r"mengatakan|dikutip|diakses|mengungkapkan|dimintai|wawancara|menyampaikan|disampaikan)"
     r"(?!\w)"
 )
-_DATE_TRIAL_CONTEXT: Final = re.compile(
+_DATE_PROCEDURE_CONTEXT: Final = re.compile(
     r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan"
+    r"|ditangkap|diamankan|diringkus|dibekuk|penangkapan|menangkap|mengamankan"
+    r"|melapor|melaporkan|dilaporkan|laporan|rekonstruksi|gelar perkara|banding|gugatan"
 )
 
 # Ages. "(14)" after a capitalised word or initial; "berusia 14 tahun"; "Bocah 7 Tahun".
@@ -1631,7 +1634,8 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
     """The date the case happened: the best-placed resolved date not after publication.
 
     Dates next to event words ("terjadi pada") win; dates of statements ("kata Kapolres,
-    Kamis (14/12)") and trials lose, and when only those are written the answer is None.
+    Kamis (14/12)") and of the procedure (a trial, an arrest, a report, a reconstruction)
+    lose, and when only those are written the answer is None.
     """
     best: tuple[float, int, date] | None = None
     for order, field in enumerate(fields):
@@ -1644,7 +1648,7 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
                 score += 2.0
             if _is_statement_date(field.lowered, mention.start):
                 score -= 3.0
-            if _DATE_TRIAL_CONTEXT.search(left):
+            if _DATE_PROCEDURE_CONTEXT.search(left):
                 score -= 2.0
             position = order * (MAX_ANALYSED_CHARS + MAX_TITLE_CHARS) + mention.start
             if best is None or (score, -position) > best[:2]:

@@ -404,7 +404,8 @@ def test_the_number_of_suspects_is_not_the_number_of_victims(tagger: RuleTagger)
     assert result.victims.count == 1  # "seorang siswi"
     assert result.victims.female == 1
     assert result.perpetrators.count == 3
-    assert result.incident_date == "2026-11-15"
+    # The only date is the arrest's, not the day of the act (taxonomy: when it happened).
+    assert result.incident_date is None
 
 
 def test_would_be_migrant_workers_are_counted_through_calon(rules: RuleTagger) -> None:
@@ -758,6 +759,22 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
         (
             "Kapolres mengatakan, siswi berinisial R (13) dicabuli pada Sabtu (14/11/2026).",
             "2026-11-14",
+        ),
+        # The day of an arrest, a report or a reconstruction is not the act's.
+        (
+            "Siswi berinisial R (13) dicabuli tetangganya di kebun karet. Pelaku akhirnya "
+            "diamankan polisi pada Senin (16/11/2026).",
+            None,
+        ),
+        (
+            "Siswi berinisial R (13) dicabuli tetangganya. Orang tua korban melapor ke "
+            "Polsek Muara Tebo pada Senin (16/11/2026).",
+            None,
+        ),
+        (
+            "Pelaku mencabuli siswi berinisial R (13). Rekonstruksi digelar di Polres Tebo, "
+            "Selasa (17/11/2026).",
+            None,
         ),
     ],
 )

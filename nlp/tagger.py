@@ -1556,6 +1556,7 @@ class DateMention:
     start: int
     end: int
     value: date | None  # None when it cannot be resolved (no publication date, bad day)
+    relative: bool = False  # a day named without its date: "Senin", "kemarin"
 
 
 def _date_mentions(field: FieldText, published: date | None) -> list[DateMention]:
@@ -1576,11 +1577,11 @@ def _date_mentions(field: FieldText, published: date | None) -> list[DateMention
         value = None
         if published is not None:
             value = published - timedelta(days=(published.weekday() - weekday) % 7)
-        mentions.append(DateMention(match.start(), match.end(), value))
+        mentions.append(DateMention(match.start(), match.end(), value, relative=True))
     for match in YESTERDAY.matches(lowered, index):
         days_back = 2 if "lusa" in match.group() else 1
         value = published - timedelta(days=days_back) if published else None
-        mentions.append(DateMention(match.start(), match.end(), value))
+        mentions.append(DateMention(match.start(), match.end(), value, relative=True))
     kept: list[DateMention] = []
     for mention in sorted(mentions, key=lambda m: (m.start, m.start - m.end)):
         if not kept or mention.start >= kept[-1].end:
@@ -1635,7 +1636,9 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
 
     Dates next to event words ("terjadi pada") win; dates of statements ("kata Kapolres,
     Kamis (14/12)") and of the procedure (a trial, an arrest, a report, a reconstruction)
-    lose, and when only those are written the answer is None.
+    lose, and when only those are written the answer is None. A day named without its date
+    ("Senin", "kemarin") counts only next to an event word: alone it is mostly a quote's
+    "yesterday" or a follow-up's day (train split, sixth session: 222 -> 230 of 333).
     """
     best: tuple[float, int, date] | None = None
     for order, field in enumerate(fields):
@@ -1650,6 +1653,8 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
                 score -= 3.0
             if _DATE_PROCEDURE_CONTEXT.search(left):
                 score -= 2.0
+            if mention.relative:
+                score -= 1.0
             position = order * (MAX_ANALYSED_CHARS + MAX_TITLE_CHARS) + mention.start
             if best is None or (score, -position) > best[:2]:
                 best = (score, -position, mention.value)

@@ -776,6 +776,16 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "Selasa (17/11/2026).",
             None,
         ),
+        # A day named without its date dates the act only next to an event word.
+        (
+            'Pelaku mencabuli siswi berinisial R (13). "Kemarin kami sudah bertemu '
+            'keluarga korban," kata ayahnya.',
+            None,
+        ),
+        (
+            "Pelaku mencabuli siswi berinisial R (13). Peristiwa itu terjadi kemarin sore.",
+            "2026-11-19",
+        ),
     ],
 )
 def test_the_incident_date_is_the_acts(tagger: RuleTagger, text: str, expected: str | None) -> None:

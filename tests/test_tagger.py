@@ -776,6 +776,12 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "Selasa (17/11/2026).",
             None,
         ),
+        # "… lalu" / "… silam" after a date marks a past act, against a later neutral day.
+        (
+            "Polisi menunjukkan pelaku kepada wartawan, Kamis (19/11/2026). Ia mencabuli "
+            "siswi berinisial R (13) di kebun karet pada 17 Oktober 2026 lalu.",
+            "2026-10-17",
+        ),
         # A day named without its date dates the act only next to an event word.
         (
             'Pelaku mencabuli siswi berinisial R (13). "Kemarin kami sudah bertemu '

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from crawlers.extract.dates import MONTHS, parse_date
 from pantau.models import ArticleIn
 
 ANNOTATED_DIR = Path(__file__).parent / "data" / "annotated"
@@ -93,31 +94,12 @@ def _rows(path: Path) -> tuple[dict[str, Any], ...]:
         return tuple(csv.DictReader(handle))
 
 
-# Month names in the shared data's date columns: Indonesian (click-id's outlets) and
-# English abbreviations (tribunnews "10-Sep-19", wowkeren "Oct 2, 2019").
-_MONTH_NUMBERS: Final[dict[str, int]] = {
-    name: number
-    for number, names in enumerate(
-        (
-            "januari jan",
-            "februari pebruari feb",
-            "maret mar",
-            "april apr",
-            "mei may",
-            "juni jun",
-            "juli jul",
-            "agustus agu agt aug",
-            "september sept sep",
-            "oktober okt oct",
-            "november nopember nov",
-            "desember des dec",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}
 # Spreadsheet serial days (click-id files converted from spreadsheets: 43718 = 2019-09-10).
 _SPREADSHEET_EPOCH: Final = date(1899, 12, 30)
+# The shared data's shapes that news pages do not use (crawlers.extract.dates reads the
+# rest): "Oktober 19, 2019" / "Oct 2, 2019" (month first) and "10-Sep-19".
+_MONTH_FIRST: Final = re.compile(r"([a-z]+) (\d{1,2}), (\d{4})")
+_DAY_MONTH_SHORT_YEAR: Final = re.compile(r"(\d{1,2})-([a-z]+)-(\d{2})")
 
 
 def iso_publication_date(value: str | None, day_first: bool = True) -> str | None:
@@ -131,17 +113,20 @@ def iso_publication_date(value: str | None, day_first: bool = True) -> str | Non
     if re.fullmatch(r"\d{5}", text):
         serial = _SPREADSHEET_EPOCH + timedelta(days=int(text))
         parts = serial.year, serial.month, serial.day
-    elif numeric := re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})\b", text):
-        first, second, full_year = (int(g) for g in numeric.groups())
-        parts = (full_year, second, first) if day_first else (full_year, first, second)
-    elif day_month := re.fullmatch(r"(\d{1,2})[ -]([a-z]+)[ -](\d{2}|\d{4})", text):
-        day, month, year = day_month.groups()
-        if month in _MONTH_NUMBERS:
-            parts = int(year) + (2000 if len(year) == 2 else 0), _MONTH_NUMBERS[month], int(day)
-    elif month_day := re.fullmatch(r"([a-z]+) (\d{1,2}), (\d{4})", text):
-        month, day, year = month_day.groups()
-        if month in _MONTH_NUMBERS:
-            parts = int(year), _MONTH_NUMBERS[month], int(day)
+    elif not day_first and (numeric := re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})\b", text)):
+        month, day, year = (int(g) for g in numeric.groups())
+        parts = year, month, day
+    elif month_first := _MONTH_FIRST.fullmatch(text):
+        month_name, day_text, year_text = month_first.groups()
+        if month_name in MONTHS:
+            parts = int(year_text), MONTHS[month_name], int(day_text)
+    elif short_year := _DAY_MONTH_SHORT_YEAR.fullmatch(text):
+        day_text, month_name, year_text = short_year.groups()
+        if month_name in MONTHS:
+            parts = 2000 + int(year_text), MONTHS[month_name], int(day_text)
+    else:
+        parsed = parse_date(text)  # "16/09/2019", "31 Juli 2019": as news pages write them
+        return parsed.date().isoformat() if parsed else None
     if parts is None:
         return None
     try:

@@ -34,8 +34,8 @@ GOOD_INCIDENT = article(
     "a1",
     "Siswi SMP di Muaro Jambi Dicabuli Ayah Tiri",
     "SENGETI – Seorang siswi SMP berinisial M (14) di Kecamatan Sekernan, Muaro Jambi, "
-    "menjadi korban pencabulan oleh ayah tirinya. Pelaku berinisial SP (41) ditangkap pada "
-    "Senin (16/11) malam.",
+    "menjadi korban pencabulan oleh ayah tirinya pada Senin (16/11) malam. Pelaku "
+    "berinisial SP (41) sudah ditangkap.",
     published="2026-11-18T09:30:00+07:00",
     source="Jambi Ekspres",
     url="https://jambiekspres.disway.id/read/715566/contoh",

@@ -17,6 +17,9 @@ Line rules:
   numeric `title`) and, as a last resort, a line on which the tagger itself fails: one bad
   article must not stop a batch.
 - A UTF-8 byte order mark at the start of the first line is ignored.
+- An article whose `published` is not an ISO 8601 date is tagged all the same, with a
+  warning for stderr: without its publication date, "Senin (16/9)" and "kemarin" cannot
+  be resolved, so its `incident_date` may be missing. The exit status stays 0.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nlp.tagger import RuleTagger
+from nlp.tagger import RuleTagger, parse_published
 from pantau.models import ArticleIn, TagError
 
 _BYTE_ORDER_MARK = "\ufeff"
@@ -41,6 +44,7 @@ class TagLineResult:
     line_number: int  # 1-based
     output: str  # one JSON object, without a newline
     error: str | None = None  # "line 3: not valid JSON (...)", for stderr; None when tagged
+    warning: str | None = None  # for stderr, on a line that was tagged all the same
 
     @property
     def ok(self) -> bool:
@@ -83,7 +87,14 @@ def _tag_line(line_number: int, line: str, tagger: RuleTagger) -> TagLineResult:
         tagged = tagger.tag(article)
     except Exception as exc:  # a bug must cost one line, not the batch; it is reported
         return _error_line(line_number, article_id, f"tagging failed: {type(exc).__name__}")
-    return TagLineResult(line_number, _dumps(tagged.model_dump(mode="json")))
+    warning = None
+    if article.published and parse_published(article.published) is None:
+        warning = (
+            f"line {line_number}: article {article_id}: 'published' is not an ISO 8601 date "
+            f"({article.published!r}); dates without a year and days named without a date "
+            "were not resolved"
+        )
+    return TagLineResult(line_number, _dumps(tagged.model_dump(mode="json")), warning=warning)
 
 
 def _error_line(line_number: int, article_id: str | None, reason: str) -> TagLineResult:

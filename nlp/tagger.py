@@ -1059,7 +1059,7 @@ class RuleTagger:
         relation, household = (
             self._relation(fields, decisions.categories) if is_incident else (None, False)
         )
-        published = _parse_published(article.published)
+        published = parse_published(article.published)
         return TaggedArticle(
             id=article.id,
             language=language,
@@ -1540,8 +1540,9 @@ def _named_list(text: str, position: int) -> list[tuple[int, int, int | None]]:
     return named
 
 
-def _parse_published(published: str | None) -> date | None:
-    """The local publication date of an ISO 8601 date or date-time (its own offset)."""
+def parse_published(published: str | None) -> date | None:
+    """The local publication date of an ISO 8601 date or date-time (its own offset); None
+    when there is none or it is not ISO 8601 (days without a date then stay unresolved)."""
     if not published:
         return None
     value = published.strip()

@@ -224,6 +224,8 @@ def tag(
             if result.error is not None:
                 failed += 1
                 typer.echo(f"pantau tag: {result.error}", err=True)
+            elif result.warning is not None:
+                typer.echo(f"pantau tag: warning: {result.warning}", err=True)
     if failed:
         raise typer.Exit(EXIT_LINES_FAILED)
 

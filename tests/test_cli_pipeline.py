@@ -228,6 +228,18 @@ def test_tag_output_validates_against_the_contract(tmp_path: Path, shared: Path)
             assert field[entity["start"] : entity["end"]] == entity["text"]
 
 
+def test_tag_warns_of_an_unreadable_publication_date_and_exits_0(tmp_path: Path) -> None:
+    line = json.dumps(
+        {"id": "a", "text": "Polisi menangkap mucikari kemarin.", "published": "kemarin"}
+    )
+    result = pantau("tag", "-i", "-", "-o", "-", data_dir=tmp_path / "data", stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "a"
+    assert "pantau tag: warning: line 1: article a: 'published' is not an ISO 8601" in (
+        result.stderr
+    )
+
+
 def test_tag_reports_bad_lines_and_exits_3(tmp_path: Path) -> None:
     lines = '{"id": "a", "text": "Polisi menangkap mucikari."}\nnot json\n{"id": "b"}\n'
     result = pantau("tag", "-i", "-", "-o", "-", data_dir=tmp_path / "data", stdin=lines)

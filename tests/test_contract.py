@@ -116,6 +116,22 @@ def test_good_lines_carry_the_decisions(tagger: RuleTagger) -> None:
     assert english["relevance"] == "none"
 
 
+def test_an_unreadable_publication_date_is_tagged_with_a_warning(tagger: RuleTagger) -> None:
+    """Not ISO 8601 ("10/21/2025 20:43"): the article is tagged all the same, but a day
+    without a year cannot be resolved, and stderr says why the date is missing."""
+    fields = json.loads(GOOD_INCIDENT)
+    odd = article("a8", fields["title"], fields["text"], published="11/18/2026 09:30")
+    good, bad = run(tagger, [GOOD_INCIDENT, odd])
+    assert good.ok and good.warning is None
+    assert bad.ok, bad.error
+    tagged = json.loads(bad.output)
+    assert tagged["relevance"] == "incident"
+    assert tagged["incident_date"] is None
+    assert bad.warning is not None
+    assert bad.warning.startswith("line 2: article a8: 'published' is not an ISO 8601 date")
+    assert "11/18/2026 09:30" in bad.warning
+
+
 def test_every_schema_property_is_written(tagger: RuleTagger, shared: Path) -> None:
     schema = json.loads((shared / "contracts" / "tagged-article.schema.json").read_text())
     output = json.loads(run(tagger, [GOOD_INCIDENT])[0].output)

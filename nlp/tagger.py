@@ -156,6 +156,7 @@ class RulesSpec(_Strict):
     relations: dict[Relation, RelationSpec]
     perpetrator_context: PerpetratorContextSpec
     domestic_cues: list[str]
+    peer_violence_cues: list[str]
     trafficking_headlines: list[str]
     victim_nouns: list[VictimNounSpec]
     perpetrator_nouns: list[str]
@@ -484,6 +485,7 @@ class CompiledRules:
     active_context: TriggeredRegex
     context_window: int
     domestic_cues: PatternSet
+    peer_violence_cues: PatternSet
     trafficking_headlines: PatternSet
     victim_nouns: PatternSet
     victim_noun_flags: tuple[tuple[bool, bool], ...]
@@ -563,6 +565,7 @@ def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
         rules.aggregate_cues.patterns,
         rules.relation_words,
         rules.domestic_cues,
+        rules.peer_violence_cues,
         rules.trafficking_headlines,
         rules.victim_nouns,
         rules.perpetrator_nouns,
@@ -616,6 +619,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         ),
         context_window=context.window,
         domestic_cues=PatternSet(spec.domestic_cues),
+        peer_violence_cues=PatternSet(spec.peer_violence_cues),
         trafficking_headlines=PatternSet(spec.trafficking_headlines),
         victim_nouns=PatternSet([noun.pattern for noun in spec.victim_nouns]),
         victim_noun_flags=tuple((noun.child, noun.female) for noun in spec.victim_nouns),
@@ -1257,6 +1261,8 @@ class RuleTagger:
         maid) is named as the perpetrator.
 
         Ties go to the relation listed first in the rules (keluarga before kenalan ...).
+        Where no relation word reaches the threshold, a bullying case (`peer_violence_cues`)
+        is kenalan: its perpetrators are the victim's peers.
         """
         rules = self.rules
         s = rules.scoring
@@ -1304,6 +1310,9 @@ class RuleTagger:
                 scores[relation] += 1.5 * min(hits, float(s.max_hits_per_pattern))
         best = max(scores, key=lambda r: scores[r], default=None)
         if best is None or scores[best] < s.relation_threshold:
+            # No relation word decides; bullying is done by the victim's peers.
+            if any(rules.peer_violence_cues.find(f.lowered, f.index) for f in fields):
+                return "kenalan", False
             return None, False
         return best, best in household_member
 

@@ -649,6 +649,14 @@ def test_household_members_and_schoolmates(
             "kenalan",
             False,
         ),
+        # Bullying with no relation word: the bullies are the victim's peers.
+        (
+            "Siswa SMP di Cilacap Jadi Korban Perundungan",
+            "Seorang siswa berinisial F (13) dipukuli dan ditendang di belakang sekolah. "
+            "Videonya viral di media sosial.",
+            "kenalan",
+            False,
+        ),
     ],
 )
 def test_relation_cues_from_train_misses(

@@ -117,8 +117,9 @@ def test_good_lines_carry_the_decisions(tagger: RuleTagger) -> None:
 
 
 def test_an_unreadable_publication_date_is_tagged_with_a_warning(tagger: RuleTagger) -> None:
-    """Not ISO 8601 ("10/21/2025 20:43"): the article is tagged all the same, but a day
-    without a year cannot be resolved, and stderr says why the date is missing."""
+    """Not ISO 8601 (a month-first "11/18/2026 09:30"): the article is tagged all the
+    same, but a day without a year cannot be resolved, and stderr says why the date is
+    missing."""
     fields = json.loads(GOOD_INCIDENT)
     odd = article("a8", fields["title"], fields["text"], published="11/18/2026 09:30")
     good, bad = run(tagger, [GOOD_INCIDENT, odd])

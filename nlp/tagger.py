@@ -59,7 +59,10 @@ from pantau.models import (
 )
 
 TAGGER_NAME: Final = "pantau-rules"
-BASE_VERSION: Final = "0.1.0"
+# The tagger code's own part of the version: the rules file and the model add their hashes,
+# but a change here that alters what is written must bump it, or `pantau retag` would leave
+# stored articles with the old output (0.2.0: the incident-date rule of 2026-11-28).
+BASE_VERSION: Final = "0.2.0"
 DEFAULT_RULES_PATH: Final = Path(__file__).resolve().parent / "rules" / "incident_rules.yaml"
 # Only this much of the body is analysed. News articles are below 50,000 characters; a
 # longer "article" is a crawl accident, and reading its start keeps tagging fast and bounded.
@@ -716,6 +719,8 @@ _DATE_EVENT_CONTEXT: Final = re.compile(
     r"terjadi|kejadian|peristiwa|insiden|digagalkan|"
     r"ditemukan|melakukan|beraksi|dilakukan|menimpa|dialami|tewas|meninggal|dicabuli|"
     r"diperkosa|dianiaya|dibuang|berangkat|diberangkatkan|sekitar pukul|malam itu|saat itu"
+    # A foiled departure, a raid or a rescue is the trafficking case itself (taxonomy).
+    r"|menggagalkan|penggagalan|digerebek|menggerebek|penggerebekan|diselamatkan|menyelamatkan"
 )
 _DATE_STATEMENT_CONTEXT: Final = re.compile(
     r"(?<!\w)(?:kata|ujar|ucap|ungkap|jelas|terang|tutur|sebut|tegas|imbuh|papar|katanya|"
@@ -723,13 +728,21 @@ _DATE_STATEMENT_CONTEXT: Final = re.compile(
     r"mengatakan|dikutip|diakses|mengungkapkan|dimintai|wawancara|menyampaikan|disampaikan)"
     r"(?!\w)"
 )
+# "(23/1) sekitar pukul 20.00", "Minggu (17/12) malam": a time of day tells of something
+# that happened, not of when someone spoke.
+_DATE_TIME_OF_DAY_AFTER: Final = re.compile(
+    r"\)?,?\s*(?:(?:sekitar|sekira|kira-kira) )?(?:pukul|jam|pagi|siang|sore|malam|petang|subuh"
+    r"|dini ?hari|tengah malam)(?!\w)"
+)
+# "pada Sabtu (11/10)", "pada tanggal 31 Desember 2023": a narrated day.
+_DATE_NARRATED_BEFORE: Final = re.compile(r"(?<!\w)(?:pada|tanggal|hari)\s*$")
 # "(17/12) lalu", "17 Februari 2019 silam": the date of something past, as an act is.
 _DATE_PAST_AFTER: Final = re.compile(
     r"(?:\s*(?:\)|pagi|siang|sore|malam|dini hari))*\s+(?:lalu|silam)(?!\w)"
 )
 _DATE_PROCEDURE_CONTEXT: Final = re.compile(
     r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan"
-    r"|ditangkap|diamankan|diringkus|dibekuk|penangkapan|menangkap|mengamankan"
+    r"|tangkap|diamankan|diringkus|dibekuk|mengamankan"
     r"|melapor|melaporkan|dilaporkan|laporan|rekonstruksi|gelar perkara|banding|gugatan"
 )
 
@@ -1079,7 +1092,13 @@ class RuleTagger:
             ),
             primary_location=primary_location,
             locations=locations,
-            incident_date=_incident_date(fields, published) if is_incident else None,
+            incident_date=(
+                _incident_date(
+                    fields, published, (rules.passive_context.regex, rules.active_context.regex)
+                )
+                if is_incident
+                else None
+            ),
             entities=_with_person_roles(
                 _entities(fields, locations, self.ner, rules.person_roles.not_name_words),
                 fields,
@@ -1645,24 +1664,44 @@ def _is_statement_date(lowered: str, start: int) -> bool:
     return bool(said) and not _DATE_EVENT_CONTEXT.search(clause, said[-1])
 
 
-def _incident_date(fields: Sequence[FieldText], published: date | None) -> str | None:
-    """The date the case happened: the best-placed resolved date not after publication.
+# How far before a date an event word may stand ("peristiwa itu terjadi di rumah korban di
+# Jalan Galang, Kecamatan Lubuk Pakam, Rabu (3/1/2024)"), within its sentence; and the score
+# a date needs to be the incident's: an event word's, with nothing against it.
+_DATE_EVENT_WINDOW: Final = 120
+_DATE_PROCEDURE_WINDOW: Final = 60
+_INCIDENT_DATE_MIN_SCORE: Final = 2.0
 
-    Dates next to event words ("terjadi pada") win; dates of statements ("kata Kapolres,
-    Kamis (14/12)") and of the procedure (a trial, an arrest, a report, a reconstruction)
-    lose, and when only those are written the answer is None. A day named without its date
-    ("Senin", "kemarin") counts only next to an event word: alone it is mostly a quote's
-    "yesterday" or a follow-up's day (train split, sixth session: 222 -> 230 of 333). A date
-    followed by "lalu"/"silam" is a past act's (230 -> 232).
+
+def _incident_date(
+    fields: Sequence[FieldText],
+    published: date | None,
+    acts: Sequence[re.Pattern[str]] = (),
+) -> str | None:
+    """The date the case happened: the best-placed resolved date not after publication
+    that an event word ties to the act ("terjadi pada", "dicabuli pada"; `acts`: the
+    rules' violent verbs, "Ia mencabuli siswi … pada 17 Oktober"), else None.
+
+    Dates of statements ("kata Kapolres, Kamis (14/12)") and of the procedure (a trial, an
+    arrest, a report, a reconstruction) lose. A date no event word ties to the act is not
+    taken for the incident's: on the train split those were mostly a statement's, an
+    arrest's or a follow-up's day where the annotators gave none (seventh session: 232 ->
+    262 of 333; wrong dates 83 -> 38, missing ones 18 -> 33). A day named without its date
+    ("Senin", "kemarin") needs a second sign besides the event word: a time of day
+    ("kemarin sore"), "pada", or "lalu"/"silam" after it (a past act's), each of which
+    also favours a dated mention.
     """
     best: tuple[float, int, date] | None = None
     for order, field in enumerate(fields):
         for mention in _date_mentions(field, published):
             if mention.value is None or (published is not None and mention.value > published):
                 continue
-            left = field.lowered[max(0, mention.start - 60) : mention.start]
+            sentence_start = max(0, mention.start - _DATE_EVENT_WINDOW)
+            for boundary in _SENTENCE_BREAK.finditer(field.lowered, sentence_start, mention.start):
+                sentence_start = boundary.end()
+            before = field.lowered[sentence_start : mention.start]
+            left = field.lowered[max(0, mention.start - _DATE_PROCEDURE_WINDOW) : mention.start]
             score = 0.0
-            if _DATE_EVENT_CONTEXT.search(left):
+            if _DATE_EVENT_CONTEXT.search(before) or any(a.search(before) for a in acts):
                 score += 2.0
             if _is_statement_date(field.lowered, mention.start):
                 score -= 3.0
@@ -1672,10 +1711,15 @@ def _incident_date(fields: Sequence[FieldText], published: date | None) -> str |
                 score -= 1.0
             if _DATE_PAST_AFTER.match(field.lowered, mention.end):
                 score += 1.0
+            if _DATE_TIME_OF_DAY_AFTER.match(field.lowered, mention.end):
+                score += 1.0
+            narrated_from = max(0, mention.start - 14)
+            if _DATE_NARRATED_BEFORE.search(field.lowered, narrated_from, mention.start):
+                score += 1.0
             position = order * (MAX_ANALYSED_CHARS + MAX_TITLE_CHARS) + mention.start
             if best is None or (score, -position) > best[:2]:
                 best = (score, -position, mention.value)
-    if best is None or best[0] < 0:
+    if best is None or best[0] < _INCIDENT_DATE_MIN_SCORE:
         return None
     return best[2].isoformat()
 

@@ -72,7 +72,7 @@ def test_a_shared_news_article_carries_its_publication_date(tmp_path: Path) -> N
                 "judul": "Siswi Dicabuli Guru",
                 "tautan": "https://news.detik.com/berita/d-1/siswi-dicabuli-guru",
                 "tanggal": "10/21/2025 20:43",
-                "isi_berita": "Seorang siswi dicabuli gurunya kemarin.",
+                "isi_berita": "Seorang siswi dicabuli gurunya kemarin sore.",
             }
         ],
     )

@@ -270,7 +270,8 @@ def test_bullying_is_psychological_violence_by_an_acquaintance(tagger: RuleTagge
     assert "anak" in result.victim_groups
     assert result.perpetrators.relation == "kenalan"
     assert result.domestic is False
-    assert result.incident_date == "2026-11-13"
+    # Friday (13/11) is the day the parents reported it; the act's day is not written.
+    assert result.incident_date is None
 
 
 def test_forced_begging_is_exploitation_of_three_children(tagger: RuleTagger) -> None:
@@ -799,6 +800,31 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
         (
             "Pelaku mencabuli siswi berinisial R (13). Peristiwa itu terjadi kemarin sore.",
             "2026-11-19",
+        ),
+        # A date nothing ties to the act is not the incident's: a visit, a follow-up.
+        (
+            "Siswi berinisial R (13) menjadi korban pencabulan tetangganya. Keluarga korban "
+            "mendatangi Mapolres Tebo, Rabu (18/11/2026).",
+            None,
+        ),
+        # The event word may stand a place's length before its date, in the same sentence.
+        (
+            "Polisi memeriksa tiga saksi, Kamis (19/11/2026). Peristiwa itu terjadi di rumah "
+            "korban di Jalan Kapten Pattimura, Kelurahan Kenali Besar, Kecamatan Alam "
+            "Barajo, Senin (16/11/2026). Korban R (13) dianiaya ayah tirinya.",
+            "2026-11-16",
+        ),
+        # The violent act itself, with a time of day, dates the case.
+        (
+            "Polisi memeriksa tiga saksi, Kamis (19/11/2026). Pelaku menganiaya anak tirinya "
+            "berinisial R (13), Senin (16/11/2026) sekitar pukul 21.00 WIB.",
+            "2026-11-16",
+        ),
+        # "kami tangkap" is an arrest.
+        (
+            "Siswi berinisial R (13) dicabuli tetangganya. Pelaku berhasil kami tangkap pada "
+            "Senin (16/11/2026) petang.",
+            None,
         ),
     ],
 )

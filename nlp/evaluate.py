@@ -113,6 +113,26 @@ class TagEvaluation:
         ) / len(pairs)
         return brier, ece
 
+    def incident_precision_at_recall(self, recall: float = 0.9) -> tuple[float, float] | None:
+        """The best precision, and its threshold, of P(incident) alone over every threshold
+        whose recall is at least `recall`: what the score's ranking allows on this set (the
+        issue's "precision at recall 0.90"), not the tagger's own operating point, whose
+        threshold was chosen on the train split. None without a scored gold incident."""
+        pairs = sorted(self.incident_scores, key=lambda pair: -pair[0])
+        positives = sum(1 for _, is_incident in pairs if is_incident)
+        if not positives:
+            return None
+        best: tuple[float, float] | None = None
+        tp = fp = i = 0
+        while i < len(pairs):
+            threshold = pairs[i][0]
+            while i < len(pairs) and pairs[i][0] == threshold:  # a threshold takes all ties
+                tp, fp = (tp + 1, fp) if pairs[i][1] else (tp, fp + 1)
+                i += 1
+            if tp / positives >= recall and (best is None or tp / (tp + fp) > best[0]):
+                best = (tp / (tp + fp), threshold)
+        return best
+
     def relevance_accuracy(self) -> float:
         total = sum(self.confusion.values())
         return sum(n for (g, p), n in self.confusion.items() if g == p) / total if total else 0.0
@@ -160,6 +180,7 @@ class TagEvaluation:
                 "incident_recall": recall,
                 "incident_score_brier": brier,
                 "incident_score_ece": ece,
+                "incident_score_precision_at_recall_0_90": self.incident_precision_at_recall(),
                 "confusion": {f"{g}->{p}": n for (g, p), n in sorted(self.confusion.items())},
             },
             "categories": _set_dict(self.categories),
@@ -330,6 +351,15 @@ def format_report(evaluation: TagEvaluation) -> str:
                     f"expected calibration error {relevance['incident_score_ece']:.3f}"
                 ]
                 if evaluation.incident_scores
+                else []
+            ),
+            *(
+                [
+                    f"  incident score alone, any threshold: best precision at recall >= 0.90 "
+                    f"{at_recall[0]:.3f} (P(incident) >= {at_recall[1]:.3f}; the ranking's "
+                    "ceiling on this set, not the tagger's operating point)"
+                ]
+                if (at_recall := evaluation.incident_precision_at_recall()) is not None
                 else []
             ),
             "  confusion (rows gold, columns predicted):",

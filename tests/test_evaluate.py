@@ -260,3 +260,31 @@ def test_bootstrap_intervals_resample_whole_case_groups() -> None:
     # whole case, so there is nothing to vary, as there is no independent evidence.
     one_case = [("case", gold, other) for _, gold, other in single]
     assert bootstrap_intervals(one_case, resamples=200)["incident recall"] == (0.7, 0.7)
+
+
+def test_precision_at_recall_is_the_best_threshold_of_the_incident_score() -> None:
+    # Scores high to low: incident, none, incident, incident, none, incident (4 incidents).
+    scored = [
+        (0.9, "incident"),
+        (0.8, "none"),
+        (0.7, "incident"),
+        (0.6, "incident"),
+        (0.5, "none"),
+        (0.4, "incident"),
+    ]
+    result = evaluate(
+        ({"relevance": gold}, predicted("none", [], scores={"incident": score}))
+        for score, gold in scored
+    )
+    # Recall >= 0.9 needs all four incidents: threshold 0.4, precision 4/6.
+    assert result.incident_precision_at_recall(0.9) == (4 / 6, 0.4)
+    # Recall >= 0.75 is reached at 0.6 with 3/4, better than 0.4's 4/6.
+    assert result.incident_precision_at_recall(0.75) == (3 / 4, 0.6)
+    # Ties go in together: two articles at 0.5, one of them an incident.
+    tied = evaluate(
+        ({"relevance": gold}, predicted("none", [], scores={"incident": 0.5}))
+        for gold in ("incident", "none")
+    )
+    assert tied.incident_precision_at_recall(0.9) == (0.5, 0.5)
+    none_scored = evaluate([({"relevance": "none"}, predicted("none", []))])
+    assert none_scored.incident_precision_at_recall() is None

@@ -772,6 +772,16 @@ _LIST_SEPARATOR: Final = re.compile(r"\s*(?:,\s*(?:dan\s+|serta\s+)?|dan\s+|sert
 _VICTIM_NAMED: Final = TriggeredRegex(
     re.compile(r"(?<!\w)korban(?:nya)?,?\s+(?:\w+\s+){0,2}?(?:berinisial|inisial|bernama)\s+")
 )
+# A victim named with an age right after the act or "terhadap"/"menimpa": "perundungan
+# terhadap FF (14)", "Tragedi yang menimpa MR (13)", "mencabuli siswi, RA (12)". Counted only
+# when every person listed there has an age (a bare "terhadap Polisi" is no victim).
+_VICTIM_NAMED_AFTER_ACT: Final = TriggeredRegex(
+    re.compile(
+        r"(?<!\w)(?:terhadap|menimpa|dialami|mencabuli|menganiaya|memperkosa|memerkosa"
+        r"|menyetubuhi|merudapaksa|melecehkan|membunuh)\s+(?:(?:siswi|siswa|bocah|anak|remaja"
+        r"|korban|balita|bayi|gadis|santri|santriwati|murid|pelajar)(?:nya)?,?\s+)?"
+    )
+)
 _PERPETRATOR_NAMED: Final = TriggeredRegex(
     re.compile(
         r"(?<!\w)(?:pelaku|tersangka|terdakwa)(?:nya)?,?\s+(?:\w+\s+){0,2}?"
@@ -1385,21 +1395,29 @@ class RuleTagger:
         return Victims()
 
     def _named_victims(self, fields: Sequence[FieldText]) -> Victims | None:
-        """'korban berinisial M (14)', 'korban, AS (12) dan RH (10)'."""
+        """'korban berinisial M (14)', 'korban, AS (12) dan RH (10)'; else persons with
+        their ages named right after the act ('perundungan terhadap FF (14)')."""
         for field in fields:
             introduction = _VICTIM_NAMED.first(field.lowered, field.index)
             if not introduction:
                 continue
             named = _named_list(field.original, introduction.end())
-            if not named:
-                continue
-            ages = [age for _, _, age in named]
-            children = None
-            if all(age is not None for age in ages):
-                limit = self.rules.scoring.max_child_age
-                children = sum(1 for age in ages if age is not None and age <= limit)
-            return Victims(count=len(named), children=children, female=None)
+            if named:
+                return self._named_count(named)
+        for field in fields:
+            for act in _VICTIM_NAMED_AFTER_ACT.matches(field.lowered, field.index):
+                named = _named_list(field.original, act.end())
+                if named and all(age is not None for _, _, age in named):
+                    return self._named_count(named)
         return None
+
+    def _named_count(self, named: Sequence[tuple[int, int, int | None]]) -> Victims:
+        ages = [age for _, _, age in named]
+        children = None
+        if all(age is not None for age in ages):
+            limit = self.rules.scoring.max_child_age
+            children = sum(1 for age in ages if age is not None and age <= limit)
+        return Victims(count=len(named), children=children, female=None)
 
     def _single_victim_with_age(self, field: FieldText) -> Victims | None:
         """A victim noun in the singular followed by an age: 'Anak Usia 8 Tahun', 'bocah

@@ -458,6 +458,18 @@ CASE_REPORT = "Polres Tebo menangkap pelaku berinisial AS (40), Senin (17/11). {
         # "anak-anak" as an age or "our children" says nothing of several victims.
         ("Bocah TK itu dicabuli temannya yang masih anak-anak juga.", 1),
         ('Pelaku mencabuli siswi SMP itu. "Ajarkan anak-anak kita bela diri," kata ayahnya.', 1),
+        # Persons named with their ages right after the act or "terhadap" are its victims,
+        # whatever else the article says of several children (here, bystanders).
+        (
+            "Polisi menetapkan dua siswa berinisial MK (15) dan WS (14) sebagai tersangka "
+            "perundungan terhadap FF (14). Di video itu terlihat beberapa anak sekolah.",
+            1,
+        ),
+        (
+            "Tragedi yang menimpa MR (13) jadi sorotan. Remaja itu dianiaya lalu dibuang ke "
+            "sungai oleh ibunya. Korbannya kerap menimpa anak-anak, kata aktivis.",
+            1,
+        ),
     ],
 )
 def test_victim_counts_leave_out_times_and_parents(

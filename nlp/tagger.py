@@ -1291,7 +1291,8 @@ class RuleTagger:
 
         Ties go to the relation listed first in the rules (keluarga before kenalan ...).
         Where no relation word reaches the threshold, a bullying case (`peer_violence_cues`)
-        is kenalan: its perpetrators are the victim's peers.
+        is kenalan: its perpetrators are the victim's peers; and a trafficking case is
+        sindikat (train split, seventh session: relation 190 -> 194 of 293).
         """
         rules = self.rules
         s = rules.scoring
@@ -1342,6 +1343,10 @@ class RuleTagger:
             # No relation word decides; bullying is done by the victim's peers.
             if any(rules.peer_violence_cues.find(f.lowered, f.index) for f in fields):
                 return "kenalan", False
+            # Whoever trafficks a person is a trafficker: the contract's `sindikat`
+            # ("trafficker, agent, calo, sponsor, mucikari").
+            if "tppo" in categories:
+                return "sindikat", False
             return None, False
         return best, best in household_member
 

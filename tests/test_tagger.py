@@ -524,6 +524,12 @@ def test_victim_groups_from_words_and_ages(
             "Polisi menangkap mucikari berinisial RN (35) yang menjual gadis di bawah umur.",
             "sindikat",
         ),
+        # No relation word: whoever trafficks a person is a trafficker (the contract).
+        (
+            "Pelaku perdagangan anak di bawah umur berinisial MF (40) ditangkap polisi. "
+            "Pelaku menjual korban melalui aplikasi kencan.",
+            "sindikat",
+        ),
     ],
 )
 def test_perpetrator_relation(rules: RuleTagger, text: str, relation: str) -> None:

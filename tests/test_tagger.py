@@ -838,6 +838,12 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "berinisial R (13), Senin (16/11/2026) sekitar pukul 21.00 WIB.",
             "2026-11-16",
         ),
+        # What the victim "mengalami" (went through) is the act, as what was "dialami".
+        (
+            "Siswa berinisial ME (15) mengalami perundungan pada Rabu (11/11/2026). Kepala "
+            "sekolah menyanggahnya, Kamis (19/11/2026).",
+            "2026-11-11",
+        ),
         # "kami tangkap" is an arrest.
         (
             "Siswi berinisial R (13) dicabuli tetangganya. Pelaku berhasil kami tangkap pada "

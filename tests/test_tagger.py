@@ -844,6 +844,13 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "sekolah menyanggahnya, Kamis (19/11/2026).",
             "2026-11-11",
         ),
+        # A span or list of days: the act began on the first.
+        (
+            "Siswi berinisial R (13) diperkosa pada tanggal 22 dan 23 Oktober 2026. Pelaku "
+            "diserahkan ke Polres Tebo, kata Kapolsek, Kamis (19/11/2026).",
+            "2026-10-22",
+        ),
+        ("Siswi berinisial R (13) dicabuli tetangganya pada 17-19 Oktober 2026.", "2026-10-17"),
         # "kami tangkap" is an arrest.
         (
             "Siswi berinisial R (13) dicabuli tetangganya. Pelaku berhasil kami tangkap pada "

@@ -1630,7 +1630,11 @@ def _date_mentions(field: FieldText, published: date | None) -> list[DateMention
     original, lowered, index = field.original, field.lowered, field.index
     for match in NUMERIC_DATE.matches(lowered, index):
         value = _resolve_day(
-            int(match.group("d")), int(match.group("m")), match.group("y"), published
+            int(match.group("d")),
+            int(match.group("m")),
+            match.group("y"),
+            published,
+            _weekday_of(match),
         )
         mentions.append(DateMention(match.start(), match.end(), value))
     for match in DAY_RANGE_DATE.matches(lowered, index):
@@ -1639,7 +1643,9 @@ def _date_mentions(field: FieldText, published: date | None) -> list[DateMention
         mentions.append(DateMention(match.start(), match.end(), value))
     for match in LONG_DATE.matches(lowered, index):
         month = MONTHS[match.group("mon").lower()]
-        value = _resolve_day(int(match.group("d")), month, match.group("y"), published)
+        value = _resolve_day(
+            int(match.group("d")), month, match.group("y"), published, _weekday_of(match)
+        )
         mentions.append(DateMention(match.start(), match.end(), value))
     for match in BARE_WEEKDAY.matches(original, index):
         weekday = WEEKDAYS[(match.group("wd") or match.group("wd2")).lower()]
@@ -1658,10 +1664,22 @@ def _date_mentions(field: FieldText, published: date | None) -> list[DateMention
     return kept
 
 
+def _weekday_of(match: re.Match[str]) -> int | None:
+    weekday = match.group("wd")
+    return WEEKDAYS[weekday.lower()] if weekday else None
+
+
 def _resolve_day(
-    day: int, month: int, year_text: str | None, published: date | None
+    day: int,
+    month: int,
+    year_text: str | None,
+    published: date | None,
+    weekday: int | None = None,
 ) -> date | None:
-    """A day and month, with the year written or else the latest one not after publication."""
+    """A day and month, with the year written or else the latest one not after publication;
+    but a day still to come in the publication's week or month when its weekday says so
+    ("sidang digelar Senin (23/11)" in an article of Friday 20/11: that Monday, not a
+    Sunday a year before)."""
     if year_text:
         year = int(year_text)
         if year < 100:
@@ -1677,6 +1695,8 @@ def _resolve_day(
     except ValueError:
         value = None
     if value is None or value > published:
+        if value is not None and weekday is not None and value.weekday() == weekday:
+            return value
         try:
             value = date(published.year - 1, month, day)
         except ValueError:  # 31/11, or 29/2 of no leap year

@@ -851,6 +851,13 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "2026-10-22",
         ),
         ("Siswi berinisial R (13) dicabuli tetangganya pada 17-19 Oktober 2026.", "2026-10-17"),
+        # A day still to come, by its weekday, is not last year's: Sunday (22/11) is two
+        # days after this Friday's article, not 22/11/2025 (a Saturday).
+        (
+            "Siswi berinisial R (13) dicabuli tetangganya. Visum terhadap korban akan "
+            "dilakukan Minggu (22/11).",
+            None,
+        ),
         # "kami tangkap" is an arrest.
         (
             "Siswi berinisial R (13) dicabuli tetangganya. Pelaku berhasil kami tangkap pada "

@@ -167,6 +167,7 @@ class RulesSpec(_Strict):
     plural_victims: list[str]
     perpetrators_after_count: str
     perpetrators_before_count: str
+    victims_named_after: str
     person_roles: PersonRoleSpec
 
     @model_validator(mode="after")
@@ -497,6 +498,7 @@ class CompiledRules:
     plural_victims: PatternSet
     perpetrators_after_count: re.Pattern[str]
     perpetrators_before_count: re.Pattern[str]
+    victims_named_after: TriggeredRegex
     person_roles: PersonRoleRules
 
 
@@ -577,6 +579,7 @@ def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
         yield from pattern_set.regexes
     yield rules.passive_context
     yield rules.active_context
+    yield rules.victims_named_after
 
 
 def compile_rules(spec: RulesSpec) -> CompiledRules:
@@ -633,6 +636,9 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         plural_victims=PatternSet(spec.plural_victims),
         perpetrators_after_count=re.compile(spec.perpetrators_after_count, re.I),
         perpetrators_before_count=re.compile(spec.perpetrators_before_count, re.I),
+        victims_named_after=TriggeredRegex(
+            re.compile(spec.victims_named_after, _rule_flags(spec.victims_named_after))
+        ),
         person_roles=PersonRoleRules.of(spec.person_roles),
     )
 
@@ -751,10 +757,12 @@ _DATE_NARRATED_BEFORE: Final = re.compile(r"(?<!\w)(?:pada|tanggal|hari)\s*$")
 _DATE_PAST_AFTER: Final = re.compile(
     r"(?:\s*(?:\)|pagi|siang|sore|malam|dini hari))*\s+(?:lalu|silam)(?!\w)"
 )
+# Searched anywhere in the window, so a word covers its derivations: "sidang" also finds
+# "persidangan", "vonis" "divonis", "tangkap" "ditangkap"/"penangkapan", "melapor" "melaporkan".
 _DATE_PROCEDURE_CONTEXT: Final = re.compile(
-    r"sidang|persidangan|vonis|divonis|dituntut|putusan|tuntutan|dilimpahkan"
+    r"sidang|vonis|dituntut|putusan|tuntutan|dilimpahkan"
     r"|tangkap|diamankan|diringkus|dibekuk|mengamankan"
-    r"|melapor|melaporkan|dilaporkan|laporan|rekonstruksi|gelar perkara|banding|gugatan"
+    r"|melapor|dilaporkan|laporan|rekonstruksi|gelar perkara|banding|gugatan"
 )
 
 # Ages. "(14)" after a capitalised word or initial; "berusia 14 tahun"; "Bocah 7 Tahun".
@@ -782,16 +790,6 @@ _AGE_AFTER_NAME: Final = re.compile(r"\s*\(\s*(?P<age>\d{1,2})\s*(?:th|thn|tahun
 _LIST_SEPARATOR: Final = re.compile(r"\s*(?:,\s*(?:dan\s+|serta\s+)?|dan\s+|serta\s+|&\s*)")
 _VICTIM_NAMED: Final = TriggeredRegex(
     re.compile(r"(?<!\w)korban(?:nya)?,?\s+(?:\w+\s+){0,2}?(?:berinisial|inisial|bernama)\s+")
-)
-# A victim named with an age right after the act or "terhadap"/"menimpa": "perundungan
-# terhadap FF (14)", "Tragedi yang menimpa MR (13)", "mencabuli siswi, RA (12)". Counted only
-# when every person listed there has an age (a bare "terhadap Polisi" is no victim).
-_VICTIM_NAMED_AFTER_ACT: Final = TriggeredRegex(
-    re.compile(
-        r"(?<!\w)(?:terhadap|menimpa|dialami|mencabuli|menganiaya|memperkosa|memerkosa"
-        r"|menyetubuhi|merudapaksa|melecehkan|membunuh)\s+(?:(?:siswi|siswa|bocah|anak|remaja"
-        r"|korban|balita|bayi|gadis|santri|santriwati|murid|pelajar)(?:nya)?,?\s+)?"
-    )
 )
 _PERPETRATOR_NAMED: Final = TriggeredRegex(
     re.compile(
@@ -874,6 +872,7 @@ _SENTENCE_BREAK: Final = re.compile(r"[.!?]\s|\n")
 _FIXED_REGEXES: Final = (
     NUMERIC_DATE,
     LONG_DATE,
+    DAY_RANGE_DATE,
     BARE_WEEKDAY,
     YESTERDAY,
     CLOCK_TIME,
@@ -1421,7 +1420,7 @@ class RuleTagger:
             if named:
                 return self._named_count(named)
         for field in fields:
-            for act in _VICTIM_NAMED_AFTER_ACT.matches(field.lowered, field.index):
+            for act in self.rules.victims_named_after.matches(field.lowered, field.index):
                 named = _named_list(field.original, act.end())
                 if named and all(age is not None for _, _, age in named):
                     return self._named_count(named)

@@ -50,6 +50,9 @@ from typing import Final, Literal
 from pantau.models import RegionLevel
 
 GAZETTEER_DIR: Final = Path(__file__).resolve().parent / "data" / "gazetteer"
+# Names that are places or organisations in the shared NER sets' gold, never persons
+# (scripts/build_known_entities.py): foreign places and organisations the regions lack.
+KNOWN_ENTITIES_FILE: Final = Path(__file__).resolve().parent / "data" / "known-entities.tsv"
 HOME_PROVINCE_CODE: Final = "15"  # Jambi: the first province Pantau serves
 
 # Kind of unit a cue word can introduce. kabupaten_kota is split because "Kota X" and
@@ -833,3 +836,11 @@ def read_aliases(path: Path) -> list[tuple[str, str, str]]:
 def load_gazetteer(directory: Path = GAZETTEER_DIR) -> Gazetteer:
     """The gazetteer built from `directory`, loaded once per process."""
     return Gazetteer.from_directory(directory)
+
+
+@functools.cache
+def known_entity_names(path: Path = KNOWN_ENTITIES_FILE) -> frozenset[str]:
+    """Names labelled a place or an organisation, and never a person, in the gold of the
+    shared NER sets ("Amerika Serikat", "Juventus", "Telkom"), loaded once per process."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))

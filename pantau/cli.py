@@ -913,7 +913,8 @@ def eval_tag(
                 f"those tagged incident or aggregate (what digests show): "
                 f"{masking['relevant_visible']} of {masking['relevant_mentions']} "
                 f"({masking['relevant_articles_with_visible']} of "
-                f"{masking['relevant_articles']} articles)"
+                f"{masking['relevant_articles']} articles), with "
+                f"{masking['relevant_masks']} masks in all"
             )
             for source, part in masking.get("by_source", {}).items():
                 typer.echo(
@@ -1089,6 +1090,7 @@ def _masking_summary(exposures: list[tuple[bool, NameExposure]]) -> dict[str, in
         "relevant_mentions": relevant.mentions,
         "relevant_visible": relevant.visible,
         "relevant_articles_with_visible": relevant_with_visible,
+        "relevant_masks": relevant.masks,
     }
 
 

@@ -4,7 +4,12 @@ PERSON role the tagger gives."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -321,3 +326,98 @@ def test_offsets_always_fit_after_masking(tokens: list[str], data: st.DataObject
     for name in protected:
         if name in text:
             assert not any(e.text == name and e.label == "PERSON" for e in result.tagged.entities)
+
+
+def _with_entities(text: str, entities: list[tuple[str, str]], relevance: str) -> TaggedArticle:
+    """An article whose body holds the given (label, text) entities, each at its first
+    occurrence."""
+    return TaggedArticle.model_validate(
+        {
+            "id": "a",
+            "relevance": relevance,
+            "entities": [
+                {
+                    "field": "text",
+                    "start": text.index(name),
+                    "end": text.index(name) + len(name),
+                    "label": label,
+                    "text": name,
+                }
+                for label, name in entities
+            ],
+            "model": MODEL,
+        }
+    )
+
+
+def test_a_person_the_ner_typed_as_a_place_or_organisation_is_masked_in_a_case() -> None:
+    from web.masking import mistyped_person_names, victim_name_exposure
+
+    text = (
+        "Shaquille dipukul pengasuhnya saat ibunya di Amerika Serikat. Utang keluarga itu "
+        "tak terkait. Polres Kerinci dan KPAI memeriksa RJ, teman Shaquille, di Jambi."
+    )
+    entities = [
+        ("LOCATION", "Shaquille"),  # the victim, typed a place
+        ("ORGANIZATION", "RJ"),  # initials, typed an organisation
+        ("LOCATION", "Amerika Serikat"),  # a place of the NER sets' gold
+        ("LOCATION", "Utang"),  # a common word that starts a sentence
+        ("ORGANIZATION", "Polres Kerinci"),  # an institution's word
+        ("ORGANIZATION", "KPAI"),  # an acronym
+        ("LOCATION", "Jambi"),  # a gazetteer name
+    ]
+    case = _with_entities(text, entities, "incident")
+    assert mistyped_person_names(case) == ["Shaquille", "RJ"]
+    masked = mask_victims(text, case)
+    assert "Shaquille" not in masked and "RJ" not in masked
+    for kept in ("Amerika Serikat", "Utang", "Polres Kerinci", "KPAI", "Jambi"):
+        assert kept in masked
+    exposure = victim_name_exposure("", text, case, ["Shaquille"])
+    assert (exposure.mentions, exposure.visible, exposure.masks) == (2, 0, 3)
+    # Not a case: the names stay (aggregate articles name officials, not victims).
+    aggregate = _with_entities(text, entities, "aggregate")
+    assert mistyped_person_names(aggregate) == []
+    assert mask_victims(text, aggregate) == text
+
+
+def _build_known_entities() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "scripts" / "build_known_entities.py"
+    spec = importlib.util.spec_from_file_location("build_known_entities", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_known_entities_are_places_and_organisations_never_persons() -> None:
+    module = _build_known_entities()
+    labels = {
+        "Amerika Serikat": {"LOCATION"},
+        "Telkom": {"ORGANIZATION"},
+        "Jordan": {"LOCATION", "PERSON"},  # a country and a person's name: not known
+        "Budi": {"PERSON"},
+        "Sumatera Utara—Medan": {"LOCATION"},  # not ASCII: masking never sees this shape
+    }
+    assert module.known_entities(labels) == ["Amerika Serikat", "Telkom"]
+
+
+def test_known_entities_rebuild_from_shared_data_matches_committed_file(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from nlp.gazetteer import KNOWN_ENTITIES_FILE
+
+    out = tmp_path / "known-entities.tsv"
+    subprocess.run(
+        [
+            sys.executable,
+            str(_build_known_entities().__file__),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_bytes() == KNOWN_ENTITIES_FILE.read_bytes(), "stale: rerun the script"

@@ -69,7 +69,8 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     (`aged_person_names`), initials next to a word for the victim (`victim_initials`), a
     name set off after one (`victim_appositions`), a name that "menjadi korban" in the body
     (`became_victims`), "bernama"/"alias Name" and "Name, warga"
-    (`introduced_person_names`); unless they name a tagged perpetrator.
+    (`introduced_person_names`), and names the NER typed as a place or an organisation
+    (`mistyped_person_names`); unless they name a tagged perpetrator.
     Over-masking an official costs a reader little; a missed victim's name cannot be taken
     back (measured by `victim_name_exposure` in `pantau eval tag`)."""
     if not may_report_a_case(tagged):
@@ -103,7 +104,232 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
                 and (name.isupper() or not any(_mostly_within(words, p) for p in places))
             ):
                 names.append(name)
+    for name in mistyped_person_names(tagged):
+        if _name_key(name) not in perpetrators and name not in names:
+            names.append(name)
     return names
+
+
+# -- persons the NER typed as a place or an organisation ----------------------------------
+
+# Words of an organisation's, a unit's or a facility's name: a place or organisation the
+# NER found that holds one of them is what it says ("Polres Kerinci", "Stadion Maguwoharjo").
+_INSTITUTION_WORDS = frozenset(
+    [
+        "polres",
+        "polresta",
+        "polrestabes",
+        "polsek",
+        "polda",
+        "polri",
+        "mapolres",
+        "mapolresta",
+        "mapolrestabes",
+        "mapolsek",
+        "mapolda",
+        "mabes",
+        "bareskrim",
+        "satreskrim",
+        "reskrim",
+        "resmob",
+        "densus",
+        "brimob",
+        "unit",
+        "tim",
+        "satgas",
+        "kapolres",
+        "kapolresta",
+        "kapolsek",
+        "kapolda",
+        "kasat",
+        "kanit",
+        "kapendam",
+        "kades",
+        "kepala",
+        "ketua",
+        "dinas",
+        "disdik",
+        "dinsos",
+        "dikbud",
+        "kementerian",
+        "pemkab",
+        "pemkot",
+        "pemprov",
+        "pemerintah",
+        "badan",
+        "lembaga",
+        "komisi",
+        "komnas",
+        "dewan",
+        "majelis",
+        "mahkamah",
+        "pengadilan",
+        "kejaksaan",
+        "kejari",
+        "kejati",
+        "kejagung",
+        "lapas",
+        "rutan",
+        "penjara",
+        "kedutaan",
+        "konsulat",
+        "balai",
+        "kantor",
+        "pos",
+        "posko",
+        "rumah",
+        "rs",
+        "rsu",
+        "rsud",
+        "rsup",
+        "puskesmas",
+        "klinik",
+        "universitas",
+        "university",
+        "institut",
+        "kampus",
+        "fakultas",
+        "sekolah",
+        "school",
+        "sd",
+        "sdn",
+        "smp",
+        "smpn",
+        "sma",
+        "sman",
+        "smk",
+        "smkn",
+        "mts",
+        "madrasah",
+        "pondok",
+        "ponpes",
+        "pesantren",
+        "panti",
+        "yayasan",
+        "pt",
+        "cv",
+        "bank",
+        "hotel",
+        "resort",
+        "mal",
+        "kafe",
+        "cafe",
+        "restoran",
+        "pasar",
+        "terminal",
+        "stasiun",
+        "bandara",
+        "pelabuhan",
+        "stadion",
+        "lapangan",
+        "gedung",
+        "gereja",
+        "katedral",
+        "basilika",
+        "masjid",
+        "musala",
+        "jalan",
+        "jl",
+        "gang",
+        "desa",
+        "kelurahan",
+        "kecamatan",
+        "kabupaten",
+        "kota",
+        "provinsi",
+        "kampung",
+        "kp",
+        "dusun",
+        "lingkungan",
+        "afdeling",
+        "perumahan",
+        "komplek",
+        "kompleks",
+        "bukit",
+        "gunung",
+        "sungai",
+        "pulau",
+        "danau",
+        "pantai",
+        "taman",
+        "negara",
+        "bagian",
+        "distrik",
+        "partai",
+        "organisasi",
+        "forum",
+        "komunitas",
+        "karang",
+        "taruna",
+        "ikatan",
+        "asosiasi",
+        "persatuan",
+        "himpunan",
+        "serikat",
+        "federasi",
+        "fc",
+        "club",
+        "united",
+        "entertainment",
+        "news",
+        "media",
+        "tv",
+        "radio",
+        "koran",
+        "harian",
+        "post",
+        "times",
+        "daily",
+        "the",
+        "national",
+        "international",
+        "undang-undang",
+        "uu",
+        "pasal",
+    ]
+)
+# A name as news writes one: capitalised ASCII words, with the particles of names between.
+_NAME_SHAPE = re.compile(r"[A-Z][A-Za-z'-]*(?: (?:[A-Z][A-Za-z'-]*|bin|binti|van|der|de|al|el))*")
+
+
+def mistyped_person_names(tagged: TaggedArticle) -> list[str]:
+    """Places and organisations the NER found in the body of an article that may report a
+    case that nothing shows to be one: the NER often types a person's name as a place or
+    an organisation ("Shaquille" a place, "Tiga Setia Gara" and the initials "RJ" an
+    organisation), and a missed victim's name cannot be taken back. Not a name of the
+    gazetteer (regions, aliases, countries), nor one the shared NER sets label a place or
+    organisation and never a person ("Amerika Serikat", "Juventus"), nor one holding an
+    institution's word ("Polres Kerinci", "Stadion Maguwoharjo"), nor an acronym of three
+    letters or more ("KPAI"), nor one of common words only ("Seleb", "Utang": a sentence
+    that starts with a noun the NER took for a name). In order of first appearance."""
+    if not may_report_a_case(tagged):
+        return []
+    from nlp.gazetteer import known_entity_names, load_gazetteer  # loaded only when needed
+    from nlp.stemmer import root_words
+
+    gazetteer, known, common = load_gazetteer(), known_entity_names(), root_words()
+    found: list[str] = []
+    for entity in tagged.entities:
+        name = entity.text.strip()
+        if (
+            entity.field != "text"
+            or entity.label not in ("ORGANIZATION", "LOCATION")
+            or name in found
+            or not _NAME_SHAPE.fullmatch(name)
+            or (len(name) >= 3 and name.isupper())
+            or name in _NOT_INITIALS
+        ):
+            continue
+        words = name.split()
+        if any(word.casefold() in _INSTITUTION_WORDS for word in words) or all(
+            word in known or word.casefold() in common or gazetteer.by_name(word)
+            for word in words
+            if word.casefold() not in _NAME_PARTICLES
+        ):
+            continue
+        if name not in known and not gazetteer.by_name(name):
+            found.append(name)
+    return found
 
 
 # Initials right after a word for the victim or the act ("korban berinisial PTA", "siswi
@@ -321,13 +547,19 @@ def _name_parts(names: set[str], tagged: TaggedArticle) -> set[str]:
 
 @dataclass(frozen=True)
 class NameExposure:
-    """How many mentions of known victims' names a masked text still shows."""
+    """How many mentions of known victims' names a masked text still shows; and how many
+    masks it holds in all, victims' names or not (the price in reading)."""
 
     mentions: int = 0
     visible: int = 0
+    masks: int = 0
 
     def __add__(self, other: NameExposure) -> NameExposure:
-        return NameExposure(self.mentions + other.mentions, self.visible + other.visible)
+        return NameExposure(
+            self.mentions + other.mentions,
+            self.visible + other.visible,
+            self.masks + other.masks,
+        )
 
 
 def _mentions(text: str, word: str) -> int:
@@ -353,7 +585,7 @@ def victim_name_exposure(
     names = names_to_mask(tagged, (), title, text)  # what a digest of the article masks
     masked_title = mask_victims(title, tagged, names, field="title")
     masked_text = mask_victims(text, tagged, names, field="text")
-    exposure = NameExposure()
+    exposure = NameExposure(masks=masked_title.count(MASK) + masked_text.count(MASK))
     for word in sorted(words):
         exposure += NameExposure(
             _mentions(title, word) + _mentions(text, word),

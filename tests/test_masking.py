@@ -380,6 +380,22 @@ def test_a_person_the_ner_typed_as_a_place_or_organisation_is_masked_in_a_case()
     assert mask_victims(text, aggregate) == text
 
 
+def test_a_common_word_typed_as_an_organisation_is_masked_as_part_of_a_name() -> None:
+    from web.masking import mistyped_person_names
+
+    text = "Tiga Setia Gara dipukul suaminya. Kata Tiga, ia takut. Utang mereka lunas."
+    entities = [
+        ("ORGANIZATION", "Tiga Setia Gara"),
+        ("ORGANIZATION", "Tiga"),  # "tiga" is a common word (three): a name only here
+        ("LOCATION", "Utang"),  # a common word, no name's part
+    ]
+    case = _with_entities(text, entities, "incident")
+    assert mistyped_person_names(case) == ["Tiga Setia Gara", "Tiga"]
+    assert mask_victims(text, case) == f"{MASK} dipukul suaminya. Kata {MASK}, ia takut. " + (
+        "Utang mereka lunas."
+    )
+
+
 def _build_known_entities() -> ModuleType:
     path = Path(__file__).resolve().parent.parent / "scripts" / "build_known_entities.py"
     spec = importlib.util.spec_from_file_location("build_known_entities", path)

@@ -309,6 +309,7 @@ def mistyped_person_names(tagged: TaggedArticle) -> list[str]:
 
     gazetteer, known, common = load_gazetteer(), known_entity_names(), root_words()
     found: list[str] = []
+    ordinary: list[str] = []  # words that are also common words or known places
     for entity in tagged.entities:
         name = entity.text.strip()
         if (
@@ -321,15 +322,20 @@ def mistyped_person_names(tagged: TaggedArticle) -> list[str]:
         ):
             continue
         words = name.split()
-        if any(word.casefold() in _INSTITUTION_WORDS for word in words) or all(
+        if any(word.casefold() in _INSTITUTION_WORDS for word in words):
+            continue
+        if all(
             word in known or word.casefold() in common or gazetteer.by_name(word)
             for word in words
             if word.casefold() not in _NAME_PARTICLES
         ):
-            continue
-        if name not in known and not gazetteer.by_name(name):
+            ordinary.append(name)
+        elif name not in known and not gazetteer.by_name(name):
             found.append(name)
-    return found
+    # A common word is a name where the article uses it alone for a name it gives whole:
+    # "Tiga" after "Tiga Setia Gara".
+    words_of_names = {word for name in found if " " in name for word in name.split()}
+    return found + [name for name in dict.fromkeys(ordinary) if name in words_of_names]
 
 
 # Initials right after a word for the victim or the act ("korban berinisial PTA", "siswi

@@ -159,7 +159,7 @@ class RulesSpec(_Strict):
     relations: dict[Relation, RelationSpec]
     perpetrator_context: PerpetratorContextSpec
     domestic_cues: list[str]
-    peer_violence_cues: list[str]
+    undecided_relation_cues: dict[Relation, list[str]]
     trafficking_headlines: list[str]
     victim_nouns: list[VictimNounSpec]
     perpetrator_nouns: list[str]
@@ -489,7 +489,7 @@ class CompiledRules:
     active_context: TriggeredRegex
     context_window: int
     domestic_cues: PatternSet
-    peer_violence_cues: PatternSet
+    undecided_relation_cues: tuple[tuple[Relation, PatternSet], ...]
     trafficking_headlines: PatternSet
     victim_nouns: PatternSet
     victim_noun_flags: tuple[tuple[bool, bool], ...]
@@ -570,7 +570,7 @@ def _rule_regexes(rules: CompiledRules) -> Iterator[TriggeredRegex]:
         rules.aggregate_cues.patterns,
         rules.relation_words,
         rules.domestic_cues,
-        rules.peer_violence_cues,
+        *(cues for _, cues in rules.undecided_relation_cues),
         rules.trafficking_headlines,
         rules.victim_nouns,
         rules.perpetrator_nouns,
@@ -625,7 +625,9 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         ),
         context_window=context.window,
         domestic_cues=PatternSet(spec.domestic_cues),
-        peer_violence_cues=PatternSet(spec.peer_violence_cues),
+        undecided_relation_cues=tuple(
+            (relation, PatternSet(cues)) for relation, cues in spec.undecided_relation_cues.items()
+        ),
         trafficking_headlines=PatternSet(spec.trafficking_headlines),
         victim_nouns=PatternSet([noun.pattern for noun in spec.victim_nouns]),
         victim_noun_flags=tuple((noun.child, noun.female) for noun in spec.victim_nouns),
@@ -1300,9 +1302,10 @@ class RuleTagger:
         maid) is named as the perpetrator.
 
         Ties go to the relation listed first in the rules (keluarga before kenalan ...).
-        Where no relation word reaches the threshold, a bullying case (`peer_violence_cues`)
-        is kenalan: its perpetrators are the victim's peers; and a trafficking case is
-        sindikat (train split, seventh session: relation 190 -> 194 of 293).
+        Where no relation word reaches the threshold, the kind of case may decide
+        (`undecided_relation_cues`: a bullying case is kenalan, its perpetrators are the
+        victim's peers); else a trafficking case is sindikat (train split, seventh session:
+        relation 190 -> 194 of 293).
         """
         rules = self.rules
         s = rules.scoring
@@ -1350,9 +1353,11 @@ class RuleTagger:
                 scores[relation] += 1.5 * min(hits, float(s.max_hits_per_pattern))
         best = max(scores, key=lambda r: scores[r], default=None)
         if best is None or scores[best] < s.relation_threshold:
-            # No relation word decides; bullying is done by the victim's peers.
-            if any(rules.peer_violence_cues.find(f.lowered, f.index) for f in fields):
-                return "kenalan", False
+            # No relation word decides; the kind of case may (bullying is done by the
+            # victim's peers), in the order the rules list them.
+            for relation, cues in rules.undecided_relation_cues:
+                if any(cues.find(f.lowered, f.index) for f in fields):
+                    return relation, False
             # Whoever trafficks a person is a trafficker: the contract's `sindikat`
             # ("trafficker, agent, calo, sponsor, mucikari").
             if "tppo" in categories:

@@ -676,6 +676,29 @@ def test_household_members_and_schoolmates(
             "kenalan",
             False,
         ),
+        # No relation word, but the perpetrator and the victim knew each other ...
+        (
+            "Remaja Putri Disekap dan Diperkosa Selama 4 Hari",
+            "Pelaku berinisial JK (22) dan korban saling kenal dua tahun lalu lewat media "
+            "sosial. Korban berusia 16 tahun.",
+            "kenalan",
+            False,
+        ),
+        # ... or he took revenge for a love she refused.
+        (
+            "Pria Ini Tusuk Siswi SMK yang Menolak Cintanya",
+            "Siswi berinisial ZPD (16) ditusuk RG (22) di dekat sekolah. Korban mengalami "
+            "luka tusuk di perut karena penganiayaan itu.",
+            "kenalan",
+            False,
+        ),
+        # An armed group's attack: strangers to the victims.
+        (
+            "Kontak Tembak di Ilaga, Seorang Balita Tewas",
+            "Seorang balita tewas tertembak saat KKB menyerang permukiman warga di Ilaga.",
+            "orang_asing",
+            False,
+        ),
     ],
 )
 def test_relation_cues_from_train_misses(

@@ -692,6 +692,14 @@ def test_household_members_and_schoolmates(
             "kenalan",
             False,
         ),
+        # A police officer who beats a child he has no other tie to (GUIDELINES.md).
+        (
+            "Bocah Lagi Mengaji Diseret Paksa Oknum Polisi",
+            "Seorang bocah berinisial R (12) dipukuli dan ditendang oleh oknum polisi di "
+            "depan musala. Korban mengalami luka memar.",
+            "orang_asing",
+            False,
+        ),
         # An armed group's attack: strangers to the victims.
         (
             "Kontak Tembak di Ilaga, Seorang Balita Tewas",

@@ -126,6 +126,22 @@ def test_names_to_mask_includes_tagged_victims_and_mask_victims_uses_it() -> Non
     )
 
 
+def test_where_the_tagger_saw_no_victim_its_perpetrators_are_masked_too() -> None:
+    # A celebrity's own account, read as her accusing someone: the tagger found no victim
+    # group and no victim, and took her for the perpetrator.
+    text = "Bebby Fey mengaku dilecehkan. Bebby melaporkan kasus itu ke polisi."
+    untrusted = tag("", text, [("text", "Bebby Fey", "perpetrator")], [])
+    assert "Bebby" not in mask_victims(text, untrusted, names_to_mask(untrusted, (), "", text))
+    # Once it has found a victim, its perpetrators stay visible (adults, not protected).
+    trusted = tag(
+        "",
+        text,
+        [("text", "Bebby Fey", "perpetrator")],
+        ["perempuan"],
+    )
+    assert "Bebby Fey" in mask_victims(text, trusted, names_to_mask(trusted, (), "", text))
+
+
 def test_a_name_the_ner_cut_short_is_masked_whole_in_the_body_not_widened_in_a_headline() -> None:
     title = "Santri Bintang Balqis Maulana Tewas Dianiaya"
     text = "Keluarga santri Bintang Balqis Maulana melapor. Menurut Bintang, ia dipukul."

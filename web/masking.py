@@ -70,14 +70,19 @@ def protected_persons(title: str, text: str, tagged: TaggedArticle) -> list[str]
     name set off after one (`victim_appositions`), a name that "menjadi korban" in the body
     (`became_victims`), "bernama"/"alias Name" and "Name, warga"
     (`introduced_person_names`), and names the NER typed as a place or an organisation
-    (`mistyped_person_names`); unless they name a tagged perpetrator.
+    (`mistyped_person_names`); unless they name a tagged perpetrator (and where the tagger
+    saw no victim at all, perpetrators too).
     Over-masking an official costs a reader little; a missed victim's name cannot be taken
     back (measured by `victim_name_exposure` in `pantau eval tag`)."""
     if not may_report_a_case(tagged):
         return []
     persons = [e for e in tagged.entities if e.label == "PERSON"]
-    names = [e.text for e in persons if e.role != "perpetrator"]
-    perpetrators = {_name_key(e.text) for e in persons if e.role == "perpetrator"}
+    # Where the tagger found neither a victim group nor a person it calls a victim, it did
+    # not see who the victims are, and its perpetrator roles are no safer: every person is
+    # protected (a celebrity's own account of abuse, read as her accusing someone).
+    trusted_roles = bool(tagged.victim_groups) or any(e.role == "victim" for e in persons)
+    names = [e.text for e in persons if e.role != "perpetrator" or not trusted_roles]
+    perpetrators = {_name_key(e.text) for e in persons if e.role == "perpetrator" and trusted_roles}
     both = f"{title}\n{text}"
     for name in [*aged_person_names(both), *victim_initials(both)]:
         # "AS (14)" is a person even where the NER took "AS" for a place (Amerika Serikat).

@@ -192,6 +192,16 @@ def test_exposure_counts_the_listed_victims_words_left_visible() -> None:
         assert (exposure.mentions, exposure.visible) == (5, 0)
 
 
+def test_exposure_counts_names_not_the_word_alias() -> None:
+    from web.masking import victim_name_exposure
+
+    text = "Ayah berinisial S membanting anaknya, K alias Awan (10). Awan tewas."
+    tagged = tag("", text, [], ["anak"])
+    # "K" is too short to count, "alias" is no name: only "Awan", twice, both masked.
+    exposure = victim_name_exposure("", text, tagged, ["K alias Awan"])
+    assert (exposure.mentions, exposure.visible) == (2, 0)
+
+
 def test_names_with_an_age_are_found_and_can_be_protected() -> None:
     text = (
         "Ibu korban, Yuliana Safitri (36), melapor. Pelaku berinisial AS (40) ditangkap "

@@ -620,8 +620,8 @@ def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
 
 VICTIM_PREFIX = "KORBAN"
 PERSON_PREFIX = "ORANG"
-# Parts of a multi-word name that are not names themselves ("Siti binti Ahmad").
-_NAME_PARTICLES = frozenset({"bin", "binti", "van", "der", "de", "al", "el"})
+# Parts of a multi-word name that are not names themselves ("Siti binti Ahmad", "K alias Awan").
+_NAME_PARTICLES = frozenset({"bin", "binti", "van", "der", "de", "al", "el", "alias"})
 # Names (or parts) this long or longer are matched ignoring case ("SITI AMINAH" in a
 # headline); shorter ones (initials "AS", "M") only as written, so "as" stays a word.
 _CASELESS_FROM = 4

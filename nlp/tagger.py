@@ -61,8 +61,9 @@ from pantau.models import (
 TAGGER_NAME: Final = "pantau-rules"
 # The tagger code's own part of the version: the rules file and the model add their hashes,
 # but a change here that alters what is written must bump it, or `pantau retag` would leave
-# stored articles with the old output (0.2.0: the incident-date rule of 2026-11-28).
-BASE_VERSION: Final = "0.2.0"
+# stored articles with the old output (0.2.0: the incident-date rule of 2026-11-28; 0.3.0:
+# the story's start as an event word for the incident date, the relation fallbacks).
+BASE_VERSION: Final = "0.3.0"
 DEFAULT_RULES_PATH: Final = Path(__file__).resolve().parent / "rules" / "incident_rules.yaml"
 # Only this much of the body is analysed. News articles are below 50,000 characters; a
 # longer "article" is a crawl accident, and reading its start keeps tagging fast and bounded.
@@ -738,6 +739,8 @@ _DATE_EVENT_CONTEXT: Final = re.compile(
     # A foiled departure, a raid or a rescue is the trafficking case itself (taxonomy).
     r"|menggagalkan|penggagalan|digerebek|menggerebek|penggerebekan|diselamatkan|menyelamatkan"
     r"|mengalami"
+    # The start of the story's account of the act: "bermula saat korban ... pada 31 Desember".
+    r"|bermula|berawal|awalnya|kronologi"
 )
 _DATE_STATEMENT_CONTEXT: Final = re.compile(
     r"(?<!\w)(?:kata|ujar|ucap|ungkap|jelas|terang|tutur|sebut|tegas|imbuh|papar|katanya|"

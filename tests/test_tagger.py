@@ -889,6 +889,13 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
             "dilakukan Minggu (22/11).",
             None,
         ),
+        # The account of how it began ("bermula", "awalnya") tells of the act's day.
+        (
+            "Polisi menangkap pelaku pengeroyokan, Kamis (19/11/2026). Kasus itu bermula "
+            "saat korban berinisial RA (16) pada tanggal 31 Oktober 2026 tengah nongkrong "
+            "di sebuah kafe.",
+            "2026-10-31",
+        ),
         # "kami tangkap" is an arrest.
         (
             "Siswi berinisial R (13) dicabuli tetangganya. Pelaku berhasil kami tangkap pada "

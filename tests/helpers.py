@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import socket
 import sqlite3
@@ -12,6 +13,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from types import ModuleType
 
 PANTAU = [sys.executable, "-m", "pantau"]
 # Commands that run a Prefect flow, and so need a Prefect API.
@@ -114,3 +116,17 @@ def wait_for_articles(
                 break
         time.sleep(0.1)
     return count
+
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of `scripts/` (not a package) loaded as a module, for its functions."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered before running: dataclasses look their module up in sys.modules.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -6,11 +6,8 @@ All tests but the rebuild test read only the committed files under nlp/data/gaze
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,8 +18,7 @@ from nlp.gazetteer import (
     PlaceMatch,
     load_gazetteer,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
@@ -373,19 +369,8 @@ def test_a_two_megabyte_text_finds_every_repeated_place(gazetteer: Gazetteer) ->
 # ---- reproducibility ----------------------------------------------------------------------
 
 
-def load_build_script() -> ModuleType:
-    path = REPO_ROOT / "scripts" / "build_gazetteer.py"
-    spec = importlib.util.spec_from_file_location("build_gazetteer", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered before running: dataclasses look their module up in sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_rebuild_from_shared_data_matches_committed_files(data_dir: Path, tmp_path: Path) -> None:
-    build_gazetteer = load_build_script()
+    build_gazetteer = load_script("build_gazetteer")
     report = build_gazetteer.build(data_dir, tmp_path)
     assert report.missing_coordinates == []
     for name in ("regions.tsv", "ATTRIBUTION.md"):

@@ -3,23 +3,17 @@ finds 90 % of the incidents, with the tagger's own relevance decision."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "incident_learning_curve.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def curve() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("incident_learning_curve", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("incident_learning_curve")
 
 
 def test_precision_is_read_at_the_highest_threshold_keeping_recall(curve: ModuleType) -> None:

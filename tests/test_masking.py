@@ -4,17 +4,16 @@ PERSON role the tagger gives."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pantau.models import Entity, ModelInfo, TaggedArticle
+from tests.helpers import SCRIPTS_DIR, load_script
 from web.masking import MASK, aged_person_names, mask_victims, names_to_mask, pseudonymise
 
 MODEL = ModelInfo(name="m", version="1")
@@ -422,18 +421,8 @@ def test_a_common_word_typed_as_an_organisation_is_masked_as_part_of_a_name() ->
     )
 
 
-def _build_known_entities() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "scripts" / "build_known_entities.py"
-    spec = importlib.util.spec_from_file_location("build_known_entities", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_known_entities_are_places_and_organisations_never_persons() -> None:
-    module = _build_known_entities()
+    module = load_script("build_known_entities")
     labels = {
         "Amerika Serikat": {"LOCATION"},
         "Telkom": {"ORGANIZATION"},
@@ -453,7 +442,7 @@ def test_known_entities_rebuild_from_shared_data_matches_committed_file(
     subprocess.run(
         [
             sys.executable,
-            str(_build_known_entities().__file__),
+            str(SCRIPTS_DIR / "build_known_entities.py"),
             "--data-dir",
             str(data_dir),
             "--out",

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from nlp.gazetteer import known_entity_names, load_gazetteer
+from nlp.stemmer import root_words
 from pantau.models import TaggedArticle
 
 MASK = "[nama disamarkan]"
@@ -293,8 +295,6 @@ _INSTITUTION_WORDS = frozenset(
         "pasal",
     ]
 )
-# A name as news writes one: capitalised ASCII words, with the particles of names between.
-_NAME_SHAPE = re.compile(r"[A-Z][A-Za-z'-]*(?: (?:[A-Z][A-Za-z'-]*|bin|binti|van|der|de|al|el))*")
 
 
 def mistyped_person_names(tagged: TaggedArticle) -> list[str]:
@@ -309,9 +309,6 @@ def mistyped_person_names(tagged: TaggedArticle) -> list[str]:
     that starts with a noun the NER took for a name). In order of first appearance."""
     if not may_report_a_case(tagged):
         return []
-    from nlp.gazetteer import known_entity_names, load_gazetteer  # loaded only when needed
-    from nlp.stemmer import root_words
-
     gazetteer, known, common = load_gazetteer(), known_entity_names(), root_words()
     found: list[str] = []
     ordinary: list[str] = []  # words that are also common words or known places
@@ -622,6 +619,10 @@ VICTIM_PREFIX = "KORBAN"
 PERSON_PREFIX = "ORANG"
 # Parts of a multi-word name that are not names themselves ("Siti binti Ahmad", "K alias Awan").
 _NAME_PARTICLES = frozenset({"bin", "binti", "van", "der", "de", "al", "el", "alias"})
+# A name as news writes one: capitalised ASCII words, with the particles of names between.
+_NAME_SHAPE = re.compile(
+    r"[A-Z][A-Za-z'-]*(?: (?:[A-Z][A-Za-z'-]*|" + "|".join(sorted(_NAME_PARTICLES)) + r"))*"
+)
 # Names (or parts) this long or longer are matched ignoring case ("SITI AMINAH" in a
 # headline); shorter ones (initials "AS", "M") only as written, so "as" stays a word.
 _CASELESS_FROM = 4

@@ -87,9 +87,11 @@ lint: setup-test
 typecheck: setup-test
 	$(VENV)/bin/mypy
 
-# Rebuilds the shipped gazetteer table from ../shared/data (or $PANTAU_SHARED_DATA_DIR).
+# Rebuilds the shipped gazetteer table, and the places and organisations of the NER sets that
+# masking uses (nlp/data/known-entities.tsv), from ../shared/data (or $PANTAU_SHARED_DATA_DIR).
 gazetteer: setup
 	$(VENV)/bin/python scripts/build_gazetteer.py
+	$(VENV)/bin/python scripts/build_known_entities.py
 
 # The NER (nlp/ner, models/ner-id; not run by CI). ner-folds: the IndoLEM 5-fold protocol,
 # one model per fold under $(NER_WORK), scores into models/ner-id/folds.json (what

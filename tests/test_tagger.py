@@ -684,6 +684,13 @@ def test_household_members_and_schoolmates(
             "kenalan",
             False,
         ),
+        # ... but not where they did not.
+        (
+            "Remaja Putri Diperkosa di Rumah Kosong",
+            "Pelaku berinisial JK (22) dan korban tidak saling kenal. Korban berusia 16 tahun.",
+            "orang_asing",
+            False,
+        ),
         # ... or he took revenge for a love she refused.
         (
             "Pria Ini Tusuk Siswi SMK yang Menolak Cintanya",

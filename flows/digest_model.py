@@ -342,12 +342,17 @@ def _slug(name: str) -> str:
 
 
 def _safe_url(url: str, names: set[str]) -> str | None:
-    """The link, unless its address spells a masked name (news slugs often do)."""
+    """The link, unless its address spells a masked name (news slugs often do): the name's
+    slug ("siti-aminah") or its words run together ("sitiaminah") as whole words of the
+    address, so initials ("AS") do not match inside other words ("kasus")."""
     lowered = url.lower()
     for name in names:
         words = re.findall(r"\w+", name.lower())
-        if len(name) >= 2 and words and (_slug(name) in lowered or "".join(words) in lowered):
-            return None
+        if len(name) < 2 or not words:
+            continue
+        for form in {_slug(name), "".join(words)}:
+            if re.search(r"(?<![0-9a-z])" + re.escape(form) + r"(?![0-9a-z])", lowered):
+                return None
     return url
 
 

@@ -62,8 +62,9 @@ TAGGER_NAME: Final = "pantau-rules"
 # The tagger code's own part of the version: the rules file and the model add their hashes,
 # but a change here that alters what is written must bump it, or `pantau retag` would leave
 # stored articles with the old output (0.2.0: the incident-date rule of 2026-11-28; 0.3.0:
-# the story's start as an event word for the incident date, the relation fallbacks).
-BASE_VERSION: Final = "0.3.0"
+# the story's start as an event word for the incident date, the relation fallbacks; 0.3.1:
+# teasers for other articles read as blanks).
+BASE_VERSION: Final = "0.3.1"
 DEFAULT_RULES_PATH: Final = Path(__file__).resolve().parent / "rules" / "incident_rules.yaml"
 # Only this much of the body is analysed. News articles are below 50,000 characters; a
 # longer "article" is a crawl accident, and reading its start keeps tagging fast and bounded.
@@ -921,8 +922,22 @@ def _same_length_lower(text: str) -> str:
     return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
 
 
+# A teaser for another article, its headline quoted: "Simak juga Video 'Saat Jengkel …
+# Aniaya 2 Anak Kandungnya':", "Tonton juga video "…" di sini". Its words are not this
+# article's: the rules read it as blanks (the crawler drops such paragraphs; pasted and
+# shared texts keep them inline).
+_TEASER: Final = re.compile(
+    r"(?<!\w)(?:baca|simak|tonton|lihat|saksikan) juga(?: video)?\s*:?\s*"
+    r"(?:\"[^\"]{1,200}\"|'[^']{1,200}'|\u201c[^\u201d]{1,200}\u201d|\u2018[^\u2019]{1,200}\u2019)"
+)
+
+
+def _without_teasers(lowered: str) -> str:
+    return _TEASER.sub(lambda match: " " * len(match.group()), lowered)
+
+
 def _field(name: FieldName, text: str, neutralize: PatternSet, finder: TriggerFinder) -> FieldText:
-    lowered = _same_length_lower(text)
+    lowered = _without_teasers(_same_length_lower(text))
     index = TriggerIndex(lowered, finder)
     blanked = neutralize.find(lowered, index)
     if blanked:

@@ -9,7 +9,7 @@ import pytest
 
 from crawlers.demo_site.server import DemoSite, SiteKey
 from crawlers.extract import antara, disway, tribun
-from crawlers.extract.common import LayoutMismatch, canonicalize_url
+from crawlers.extract.common import NOISE_PARAGRAPH, LayoutMismatch, canonicalize_url
 from crawlers.extract.dates import parse_date
 
 WIB = timezone(timedelta(hours=7))
@@ -84,6 +84,20 @@ def test_demo_pages_extract_exactly(sites: dict[SiteKey, DemoSite], key: SiteKey
 def test_a_changed_layout_is_reported_not_guessed() -> None:
     with pytest.raises(LayoutMismatch):
         disway.extract("<html><body><h1>Judul</h1><p>teks</p></body></html>", "https://x/read/1/a")
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "noise"),
+    [
+        ("BACA JUGA: Harga Emas Turun Lagi", True),
+        ("Simak juga Video 'Pria di Gianyar Aniaya 2 Anak Kandungnya':", True),
+        ('Tonton juga video "Polisi Gagalkan Pengiriman PMI Ilegal" di sini:', True),
+        ("Lihat juga Video: KPK OTT Wamenaker", True),
+        ("Polisi juga menyimak rekaman CCTV di sekitar rumah korban.", False),
+    ],
+)
+def test_teasers_for_other_articles_are_not_article_text(paragraph: str, noise: bool) -> None:
+    assert bool(NOISE_PARAGRAPH.match(paragraph)) is noise
 
 
 @pytest.mark.parametrize(

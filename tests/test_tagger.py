@@ -804,6 +804,19 @@ def test_a_statement_date_is_not_the_incident_date(tagger: RuleTagger) -> None:
     assert tag(tagger, "", text).incident_date is None
 
 
+def test_a_teaser_for_another_article_is_not_read(rules: RuleTagger) -> None:
+    # The teaser's "2 Anak Kandungnya" and its "Istri" are another case's.
+    text = (
+        "Seorang ayah di Bogor menganiaya anak kandungnya berinisial R (6) hingga luka memar. "
+        "Simak juga Video 'Digugat Cerai Istri, Pria di Gianyar Aniaya 2 Anak Kandungnya': "
+        "Pelaku kini ditahan di Polres Bogor."
+    )
+    result = tag(rules, "Ayah Aniaya Anak Kandung di Bogor", text)
+    assert result.relevance == "incident"
+    assert result.victims.count == 1
+    assert result.victim_groups == ["anak"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

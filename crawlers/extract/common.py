@@ -11,7 +11,8 @@ from parsel import Selector, SelectorList
 
 # Paragraphs that are navigation, promotion or credits, not article text.
 NOISE_PARAGRAPH = re.compile(
-    r"^\s*(?:baca juga|cek berita dan artikel|simak breaking news|simak berita|"
+    r"^\s*(?:baca juga|(?:simak|tonton|lihat|saksikan) juga|cek berita dan artikel|"
+    r"simak breaking news|simak berita|"
     r"editor\s*:|sumber\s*:|pewarta\s*:|copyright|laporan wartawan|dapatkan update|"
     r"ikuti (?:kami|berita)|bagikan\s*:)",
     re.IGNORECASE,

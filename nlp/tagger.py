@@ -34,6 +34,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crawlers.extract.boilerplate import TEASER_LEAD
 from nlp.classifier import DEFAULT_MODEL_DIR, IncidentClassifier, load_default_classifier
 from nlp.gazetteer import load_gazetteer
 from nlp.language import detect_language
@@ -927,7 +928,7 @@ def _same_length_lower(text: str) -> str:
 # article's: the rules read it as blanks (the crawler drops such paragraphs; pasted and
 # shared texts keep them inline).
 _TEASER: Final = re.compile(
-    r"(?<!\w)(?:baca|simak|tonton|lihat|saksikan) juga(?: video)?\s*:?\s*"
+    rf"(?<!\w){TEASER_LEAD}(?: video)?\s*:?\s*"
     r"(?:\"[^\"]{1,200}\"|'[^']{1,200}'|\u201c[^\u201d]{1,200}\u201d|\u2018[^\u2019]{1,200}\u2019)"
 )
 

@@ -9,14 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
 
-# Paragraphs that are navigation, promotion or credits, not article text.
-NOISE_PARAGRAPH = re.compile(
-    r"^\s*(?:baca juga|(?:simak|tonton|lihat|saksikan) juga|cek berita dan artikel|"
-    r"simak breaking news|simak berita|"
-    r"editor\s*:|sumber\s*:|pewarta\s*:|copyright|laporan wartawan|dapatkan update|"
-    r"ikuti (?:kami|berita)|bagikan\s*:)",
-    re.IGNORECASE,
-)
+from crawlers.extract.boilerplate import NOISE_PARAGRAPH
 
 
 class LayoutMismatch(ValueError):
